@@ -1,0 +1,116 @@
+package reloc
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/rawload/rawload/elf"
+)
+
+const insnSize = 8
+
+// funcKey identifies a function by its section and first instruction.
+type funcKey struct {
+	section int
+	insn    uint64
+}
+
+// function is one STT_FUNC symbol's instructions, with the relocations
+// that fall inside it. Programs are functions of sections other than
+// .text; every function can be a subprogram.
+type function struct {
+	key     funcKey
+	name    string
+	section *elf.Section
+	insns   []byte // view into the section
+	relocs  []relocation
+	// err is a problem with one of its relocations, reported when a
+	// program that needs this function is loaded.
+	err error
+}
+
+func (fn *function) String() string {
+	return fmt.Sprintf("function %q (section %s, offset %#x)", fn.name, fn.section.Name, fn.key.insn*insnSize)
+}
+
+// collectFunctions splits every executable section at its STT_FUNC symbols.
+func (l *linker) collectFunctions() error {
+	l.funcs = make(map[funcKey]*function)
+	for _, sec := range l.file.Sections {
+		if !sec.Executable() {
+			continue
+		}
+		if len(sec.Data)%insnSize != 0 {
+			return fmt.Errorf("section %s: size %d is not a multiple of %d: %w", sec.Name, len(sec.Data), insnSize, ErrMalformed)
+		}
+		if err := l.collectSectionFunctions(sec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *linker) collectSectionFunctions(sec *elf.Section) error {
+	var syms []elf.Symbol
+	for _, sym := range l.file.Symbols {
+		if sym.Type == elf.STT_FUNC && int(sym.Section) == sec.Index {
+			syms = append(syms, sym)
+		}
+	}
+	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+	size := uint64(len(sec.Data))
+	for i, sym := range syms {
+		if sym.Value%insnSize != 0 || sym.Value >= size {
+			return fmt.Errorf("section %s: function %q at offset %#x: outside the section or misaligned: %w",
+				sec.Name, sym.Name, sym.Value, ErrMalformed)
+		}
+		end := size
+		if i+1 < len(syms) {
+			end = syms[i+1].Value
+		}
+		if sym.Size != 0 && sym.Size < end-sym.Value {
+			end = sym.Value + sym.Size
+		}
+		if (end-sym.Value)%insnSize != 0 {
+			return fmt.Errorf("section %s: function %q: size %d is not a multiple of %d: %w",
+				sec.Name, sym.Name, end-sym.Value, insnSize, ErrMalformed)
+		}
+		key := funcKey{sec.Index, sym.Value / insnSize}
+		if _, dup := l.funcs[key]; dup {
+			continue // an alias of a function already seen
+		}
+		l.funcs[key] = &function{
+			key:     key,
+			name:    sym.Name,
+			section: sec,
+			insns:   sec.Data[sym.Value:end],
+		}
+	}
+	return nil
+}
+
+// functionsOf returns the functions of a section ordered by offset.
+func (l *linker) functionsOf(sec *elf.Section) []*function {
+	var fns []*function
+	for key, fn := range l.funcs {
+		if key.section == sec.Index {
+			fns = append(fns, fn)
+		}
+	}
+	sort.Slice(fns, func(i, j int) bool { return fns[i].key.insn < fns[j].key.insn })
+	return fns
+}
+
+// containing returns the function whose instructions include the byte
+// offset off of its section, or nil.
+func containing(fns []*function, off uint64) *function {
+	i := sort.Search(len(fns), func(i int) bool { return fns[i].key.insn*insnSize > off })
+	if i == 0 {
+		return nil
+	}
+	fn := fns[i-1]
+	if off >= fn.key.insn*insnSize+uint64(len(fn.insns)) {
+		return nil
+	}
+	return fn
+}

@@ -1,0 +1,58 @@
+package reloc
+
+import (
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/elf"
+)
+
+// isGlobalData reports whether a section holds global variables that
+// become a single-element array map: .data, .rodata, .bss and their named
+// variants such as .data.extra or .rodata.str1.1.
+func isGlobalData(sec *elf.Section) bool {
+	if sec.Flags&elf.SHF_EXECINSTR != 0 || sec.Size == 0 {
+		return false
+	}
+	for _, base := range []string{".data", ".rodata", ".bss"} {
+		if sec.Name == base || strings.HasPrefix(sec.Name, base+".") {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *linker) addGlobalData(sec *elf.Section) {
+	readOnly := strings.HasPrefix(sec.Name, ".rodata")
+	m := &MapSpec{
+		Name:       sec.Name,
+		Section:    sec.Name,
+		Source:     MapGlobalData,
+		Type:       unix.BPF_MAP_TYPE_ARRAY,
+		KeySize:    4,
+		ValueSize:  uint32(sec.Size),
+		MaxEntries: 1,
+		Flags:      unix.BPF_F_MMAPABLE,
+		Contents:   sec.Data,
+		Freeze:     readOnly,
+	}
+	if readOnly {
+		m.Flags |= unix.BPF_F_RDONLY_PROG
+	}
+	index := len(l.obj.Maps)
+	l.dataMapOf[sec.Index] = index
+	l.obj.Maps = append(l.obj.Maps, m)
+	for _, sym := range l.symbolsIn(sec) {
+		if sym.Type != elf.STT_OBJECT {
+			continue
+		}
+		l.obj.Variables = append(l.obj.Variables, &Variable{
+			Name:    sym.Name,
+			Section: sec.Name,
+			Map:     index,
+			Offset:  sym.Value,
+			Size:    sym.Size,
+		})
+	}
+}

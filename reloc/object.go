@@ -1,0 +1,134 @@
+package reloc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/rawload/rawload/elf"
+)
+
+// Object is everything rawload needs from an object file to create its maps
+// and load its programs.
+type Object struct {
+	ByteOrder   binary.ByteOrder
+	License     string
+	KernVersion uint32
+	Maps        []*MapSpec
+	Programs    []*Program
+	Variables   []*Variable
+	// BTF is the object's BTF in kernel wire format, to be loaded once and
+	// passed with every program; nil when the object has none.
+	BTF []byte
+}
+
+// Link reads an object file and links its programs.
+func Link(data []byte) (*Object, error) {
+	f, err := elf.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	l := &linker{file: f, obj: &Object{ByteOrder: f.ByteOrder}}
+	if err := l.loadBTF(data); err != nil {
+		return nil, err
+	}
+	steps := []func() error{
+		l.readLicense,
+		l.readVersion,
+		l.collectMaps,
+		l.collectFunctions,
+		l.resolveRelocations,
+		l.linkPrograms,
+		l.marshalBTF,
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return l.obj, nil
+}
+
+// linker holds what Link needs between its steps.
+type linker struct {
+	file    *elf.File
+	obj     *Object
+	spec    *btf.Spec
+	ext     *btf.ExtInfos
+	builder *btf.Builder
+
+	// maps by the location of their definition or contents
+	mapAt     map[mapLocation]int
+	dataMapOf map[int]int // global data section index -> map index
+	funcs     map[funcKey]*function
+}
+
+type mapLocation struct {
+	section int
+	offset  uint64
+}
+
+func (l *linker) loadBTF(data []byte) error {
+	if l.file.Section(".BTF") == nil {
+		return nil
+	}
+	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(data))
+	if err != nil {
+		return fmt.Errorf("section .BTF: %w", err)
+	}
+	l.spec, l.ext = spec, ext
+	return nil
+}
+
+func (l *linker) readLicense() error {
+	sec := l.file.Section("license")
+	if sec == nil {
+		return nil
+	}
+	l.obj.License = cString(sec.Data)
+	return nil
+}
+
+func (l *linker) readVersion() error {
+	sec := l.file.Section("version")
+	if sec == nil {
+		return nil
+	}
+	if len(sec.Data) != 4 {
+		return fmt.Errorf("section version: size %d, want 4: %w", len(sec.Data), ErrMalformed)
+	}
+	l.obj.KernVersion = l.file.ByteOrder.Uint32(sec.Data)
+	return nil
+}
+
+func cString(b []byte) string {
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
+}
+
+// Program returns the program of that name, or nil.
+func (o *Object) Program(name string) *Program {
+	for _, p := range o.Programs {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Map returns the map of that name, or nil.
+func (o *Object) Map(name string) *MapSpec {
+	for _, m := range o.Maps {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+var errNoBTF = errors.New("object has no BTF")
