@@ -1,0 +1,41 @@
+package bpf
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+var possibleCPUs = sync.OnceValues(func() (int, error) {
+	data, err := os.ReadFile("/sys/devices/system/cpu/possible")
+	if err != nil {
+		return 0, err
+	}
+	return parseCPURanges(strings.TrimSpace(string(data)))
+})
+
+// PossibleCPUs is the number of values a per-CPU map holds per key.
+func PossibleCPUs() (int, error) { return possibleCPUs() }
+
+// parseCPURanges reads the kernel's CPU list format ("0-3,8") and returns
+// the highest CPU number plus one.
+func parseCPURanges(s string) (int, error) {
+	highest := -1
+	for _, part := range strings.Split(s, ",") {
+		last := part
+		if _, hi, ok := strings.Cut(part, "-"); ok {
+			last = hi
+		}
+		n, err := strconv.Atoi(last)
+		if err != nil {
+			return 0, fmt.Errorf("possible CPUs %q: %w", s, err)
+		}
+		highest = max(highest, n)
+	}
+	if highest < 0 {
+		return 0, fmt.Errorf("possible CPUs %q: empty", s)
+	}
+	return highest + 1, nil
+}

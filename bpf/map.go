@@ -1,0 +1,183 @@
+package bpf
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/reloc"
+	"github.com/rawload/rawload/syscall"
+)
+
+// Map is a map of an Object. Its fd number, the slot, never changes: the
+// slot holds the live map or a placeholder.
+type Map struct {
+	obj   *Object
+	index int
+	spec  *reloc.MapSpec
+	slot  int
+
+	// Guarded by obj.mu.
+	users    int
+	external bool // pinned or reused: not ours to destroy on release
+
+	// live is written under obj.mu and state, read freely by element
+	// operations: a stale read reaches the placeholder, which the kernel
+	// refuses, never another map.
+	live atomic.Bool
+	// state guards mem against a concurrent Destroy.
+	state sync.RWMutex
+	// mem is the mmapped value of a live global data map.
+	mem []byte
+	// contents is what a global data map is created with: the object's
+	// initial data plus what was written through Variables while not live.
+	contents []byte
+}
+
+func newMap(obj *Object, index int, spec *reloc.MapSpec, slot int) *Map {
+	m := &Map{obj: obj, index: index, spec: spec, slot: slot}
+	if spec.Source == reloc.MapGlobalData {
+		m.contents = make([]byte, spec.ValueSize)
+		copy(m.contents, spec.Contents)
+	}
+	return m
+}
+
+// Name is the map's name in the object: the variable name of a BTF or
+// legacy map, the section name of global data.
+func (m *Map) Name() string { return m.spec.Name }
+
+// Spec is the map's definition as read from the object.
+func (m *Map) Spec() *reloc.MapSpec { return m.spec }
+
+// FD is the map's slot: the same number for the Object's whole life.
+func (m *Map) FD() int { return m.slot }
+
+// Live reports whether the slot holds a created map.
+func (m *Map) Live() bool { return m.live.Load() }
+
+// Users is the number of loaded programs using the map.
+func (m *Map) Users() int {
+	m.obj.mu.Lock()
+	defer m.obj.mu.Unlock()
+	return m.users
+}
+
+// Create creates the map in its slot; it is a no-op if the map is live.
+func (m *Map) Create() error {
+	m.obj.mu.Lock()
+	defer m.obj.mu.Unlock()
+	if m.obj.closed {
+		return ErrClosed
+	}
+	_, err := m.createLocked()
+	return err
+}
+
+// Destroy closes the map and puts the placeholder back in its slot. It is
+// refused with ErrMapInUse while a loaded program uses the map, so that
+// no two loaded programs ever see different maps under one name.
+func (m *Map) Destroy() error {
+	m.obj.mu.Lock()
+	defer m.obj.mu.Unlock()
+	if m.obj.closed {
+		return ErrClosed
+	}
+	if m.users > 0 {
+		return fmt.Errorf("map %s: %d loaded programs: %w", m.Name(), m.users, ErrMapInUse)
+	}
+	return m.destroyLocked()
+}
+
+func (m *Map) destroyLocked() error {
+	if !m.live.Load() {
+		return nil
+	}
+	m.state.Lock()
+	defer m.state.Unlock()
+	if m.mem != nil {
+		if err := unix.Munmap(m.mem); err != nil {
+			return fmt.Errorf("map %s: munmap: %w", m.Name(), err)
+		}
+		m.mem = nil
+	}
+	if err := m.obj.table.Vacate(m.slot); err != nil {
+		return fmt.Errorf("map %s: vacating slot %d: %w", m.Name(), m.slot, err)
+	}
+	m.live.Store(false)
+	m.external = false
+	return nil
+}
+
+// Lookup copies the value stored under key into value.
+func (m *Map) Lookup(key, value []byte) error {
+	if err := m.checkElem(key, value); err != nil {
+		return err
+	}
+	if err := syscall.MapLookupElem(m.slot, key, value); err != nil {
+		return fmt.Errorf("map %s: lookup: %w", m.Name(), err)
+	}
+	return nil
+}
+
+// Update stores value under key, creating or replacing the element.
+func (m *Map) Update(key, value []byte) error {
+	if err := m.checkElem(key, value); err != nil {
+		return err
+	}
+	if err := syscall.MapUpdateElem(m.slot, key, value, 0); err != nil {
+		return fmt.Errorf("map %s: update: %w", m.Name(), err)
+	}
+	return nil
+}
+
+// Delete removes the element under key.
+func (m *Map) Delete(key []byte) error {
+	if err := m.checkElem(key, nil); err != nil {
+		return err
+	}
+	if err := syscall.MapDeleteElem(m.slot, key); err != nil {
+		return fmt.Errorf("map %s: delete: %w", m.Name(), err)
+	}
+	return nil
+}
+
+// checkElem refuses buffers of the wrong size: the kernel would read or
+// write past the end of a short one.
+func (m *Map) checkElem(key, value []byte) error {
+	if !m.live.Load() {
+		return fmt.Errorf("map %s: %w", m.Name(), ErrMapNotLive)
+	}
+	if len(key) != int(m.spec.KeySize) {
+		return fmt.Errorf("map %s: key of %d bytes, want %d", m.Name(), len(key), m.spec.KeySize)
+	}
+	if value == nil {
+		return nil
+	}
+	want, err := m.valueBufferSize()
+	if err != nil {
+		return err
+	}
+	if len(value) != want {
+		return fmt.Errorf("map %s: value buffer of %d bytes, want %d", m.Name(), len(value), want)
+	}
+	return nil
+}
+
+// valueBufferSize is what a lookup writes: per-CPU maps return one value
+// per possible CPU, each rounded up to 8 bytes.
+func (m *Map) valueBufferSize() (int, error) {
+	size := int(m.spec.ValueSize)
+	switch m.spec.Type {
+	case unix.BPF_MAP_TYPE_PERCPU_ARRAY, unix.BPF_MAP_TYPE_PERCPU_HASH,
+		unix.BPF_MAP_TYPE_LRU_PERCPU_HASH, unix.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+		cpus, err := PossibleCPUs()
+		if err != nil {
+			return 0, err
+		}
+		return (size + 7) / 8 * 8 * cpus, nil
+	}
+	return size, nil
+}

@@ -1,0 +1,184 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/rawload/rawload/fdtable"
+	"github.com/rawload/rawload/ldimm64"
+	"github.com/rawload/rawload/reloc"
+)
+
+// Object is an opened object file: its maps, each in a reserved fd slot,
+// and its programs, whose instructions are final.
+type Object struct {
+	name  string
+	opts  Options
+	spec  *reloc.Object
+	table *fdtable.Table
+
+	programs []*Program
+	maps     []*Map
+	vars     map[string]*reloc.Variable
+
+	// mu guards the lifecycle: which maps are live and who uses them,
+	// whether Object.Load ran, the object BTF fd, and closing.
+	mu     sync.Mutex
+	loaded bool
+	closed bool
+	btf    objectBTF
+}
+
+// Open reads, links and prepares the object file at path.
+func Open(path string, opts *Options) (*Object, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := openBytes(filepath.Base(path), data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", path, err)
+	}
+	return obj, nil
+}
+
+// OpenBytes is Open for an object file already in memory. The Object does
+// not keep data.
+func OpenBytes(data []byte, opts *Options) (*Object, error) {
+	return openBytes("", data, opts)
+}
+
+func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
+	spec, err := reloc.Link(data)
+	if err != nil {
+		return nil, err
+	}
+	probe := []byte{1, 0}
+	if spec.ByteOrder.Uint16(probe) != binary.NativeEndian.Uint16(probe) {
+		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, spec.ByteOrder)
+	}
+	obj := &Object{name: name, spec: spec, vars: make(map[string]*reloc.Variable)}
+	if opts != nil {
+		obj.opts = *opts
+	}
+	obj.btf.fd = -1
+	obj.table, err = fdtable.New()
+	if err != nil {
+		return nil, fmt.Errorf("placeholder fd: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			obj.table.Close()
+		}
+	}()
+	for i, ms := range spec.Maps {
+		slot, err := obj.table.Reserve()
+		if err != nil {
+			return nil, fmt.Errorf("map %s: reserving its fd slot: %w", ms.Name, err)
+		}
+		obj.maps = append(obj.maps, newMap(obj, i, ms, slot))
+	}
+	for _, ps := range spec.Programs {
+		prog, err := obj.newProgram(ps)
+		if err != nil {
+			return nil, err
+		}
+		obj.programs = append(obj.programs, prog)
+	}
+	for _, v := range spec.Variables {
+		if _, dup := obj.vars[v.Name]; !dup {
+			obj.vars[v.Name] = v
+		}
+	}
+	return obj, nil
+}
+
+// finalInstructions patches every map site of a program with its map's
+// slot number. This is the last write to the bytes a program is loaded
+// from.
+func (o *Object) finalInstructions(ps *reloc.Program) ([]byte, error) {
+	insns := append([]byte(nil), ps.Insns...)
+	bo := o.spec.ByteOrder
+	for _, site := range ps.Sites {
+		slot := int32(o.maps[site.Map].slot)
+		at := insns[site.Offset:]
+		var err error
+		switch site.Kind {
+		case reloc.SiteMapFD:
+			err = ldimm64.PatchMapFD(at, bo, slot)
+		case reloc.SiteMapValue:
+			err = ldimm64.PatchMapValue(at, bo, slot, site.ValueOffset)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("program %s: map site at offset %#x: %w", ps.Name, site.Offset, err)
+		}
+	}
+	return insns, nil
+}
+
+// Close unloads every program, destroys every map this Object created and
+// releases all its fds. Links stay attached until closed by their owner.
+func (o *Object) Close() error {
+	for _, p := range o.programs {
+		p.lifecycle.Lock()
+	}
+	defer func() {
+		for _, p := range o.programs {
+			p.lifecycle.Unlock()
+		}
+	}()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
+	var errs []error
+	for _, p := range o.programs {
+		p.closeFD()
+	}
+	for _, m := range o.maps {
+		m.users = 0
+		if err := m.destroyLocked(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	o.btf.close()
+	if err := o.table.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Name is the base name of the object file, empty for OpenBytes.
+func (o *Object) Name() string { return o.name }
+
+// Program returns the program of that name, or nil.
+func (o *Object) Program(name string) *Program {
+	for _, p := range o.programs {
+		if p.Name() == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Map returns the map of that name, or nil.
+func (o *Object) Map(name string) *Map {
+	for _, m := range o.maps {
+		if m.Name() == name {
+			return m
+		}
+	}
+	return nil
+}
+
+// Programs returns every program in file order.
+func (o *Object) Programs() []*Program { return append([]*Program(nil), o.programs...) }
+
+// Maps returns every map: BTF maps, legacy maps, then global data.
+func (o *Object) Maps() []*Map { return append([]*Map(nil), o.maps...) }

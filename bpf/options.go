@@ -1,0 +1,40 @@
+package bpf
+
+// LoadType says when a program is loaded.
+type LoadType int
+
+const (
+	// LoadDisabled programs are never loaded.
+	LoadDisabled LoadType = iota
+	// LoadAuto programs are loaded by Object.Load.
+	LoadAuto
+	// LoadDynamic programs are loaded by Program.Load after Object.Load,
+	// and may be unloaded and loaded again any number of times.
+	LoadDynamic
+)
+
+func (t LoadType) String() string {
+	switch t {
+	case LoadDisabled:
+		return "disabled"
+	case LoadAuto:
+		return "auto"
+	case LoadDynamic:
+		return "dynamic"
+	}
+	return "LoadType(?)"
+}
+
+// Options tune an Object. The zero value is usable.
+type Options struct {
+	// Parallelism is the number of Object.Load workers; 0 means GOMAXPROCS.
+	Parallelism int
+	// LogLevel is the verifier log level of every load. Failed loads come
+	// with a log whatever the level.
+	LogLevel uint32
+	// ReleaseUnusedMaps destroys a map when the last loaded program using
+	// it unloads. Pinned and reused maps are never destroyed.
+	ReleaseUnusedMaps bool
+	// PinPath is the bpffs directory of maps pinned by name.
+	PinPath string
+}

@@ -1,0 +1,65 @@
+package bpf
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// TestParallelLoadSameResult loads the 200-program object serially and
+// with two workers: both load every program, and every program computes
+// the same sums.
+func TestParallelLoadSameResult(t *testing.T) {
+	requireKernel(t)
+	checkNoLeak(t)
+	var results [2][]uint64
+	for i, parallelism := range []int{1, 2} {
+		obj := mustOpen(t, testdata("huge.o"), &Options{Parallelism: parallelism})
+		if n := len(obj.Programs()); n < 200 {
+			t.Fatalf("huge.o has %d programs, want at least 200", n)
+		}
+		must(t, obj.Load(context.Background()))
+		for j, p := range obj.Programs() {
+			if ret := testRun(t, p); ret != uint32(j%256) {
+				t.Fatalf("parallelism %d: %s returned %d, want %d", parallelism, p.Name(), ret, j)
+			}
+		}
+		sums := obj.Map("huge_sums")
+		for key := range uint32(200) {
+			results[i] = append(results[i], lookupU64(t, sums, key))
+		}
+		must(t, obj.Close())
+	}
+	for key := range results[0] {
+		want := []uint64{2016, 8128, 18336, 32640}[key%4]
+		if results[0][key] != want || results[1][key] != want {
+			t.Fatalf("huge_sums[%d] = %d serial, %d parallel, want %d", key, results[0][key], results[1][key], want)
+		}
+	}
+}
+
+// BenchmarkObjectLoad times Object.Load of the 200-program object with 1
+// and 2 workers. Verification is nearly all of it, so the ratio shows how
+// well the loader keeps the cores busy.
+func BenchmarkObjectLoad(b *testing.B) {
+	requireKernel(b)
+	for _, parallelism := range []int{1, 2} {
+		b.Run(fmt.Sprintf("parallelism=%d", parallelism), func(b *testing.B) {
+			restarts := 0
+			for b.Loop() {
+				obj, err := Open(testdata("huge.o"), &Options{Parallelism: parallelism})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := obj.Load(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				for _, p := range obj.Programs() {
+					restarts += p.Restarts()
+				}
+				obj.Close()
+			}
+			b.ReportMetric(float64(restarts)/float64(b.N), "restarts/op")
+		})
+	}
+}

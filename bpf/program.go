@@ -1,0 +1,299 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/reloc"
+	"github.com/rawload/rawload/syscall"
+)
+
+// Program is a program of an Object. Its instructions are final: every
+// load passes the same bytes.
+type Program struct {
+	obj   *Object
+	spec  *reloc.Program
+	insns []byte
+	maps  []*Map
+
+	// lifecycle serialises Load and Unload of this program; the kernel
+	// work of different programs runs in parallel.
+	lifecycle sync.Mutex
+
+	// Guarded by obj.mu.
+	loadType LoadType
+	fd       int
+	log      string
+	restarts int
+}
+
+func (o *Object) newProgram(ps *reloc.Program) (*Program, error) {
+	insns, err := o.finalInstructions(ps)
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{obj: o, spec: ps, insns: insns, loadType: LoadAuto, fd: -1}
+	for _, index := range ps.Maps {
+		p.maps = append(p.maps, o.maps[index])
+	}
+	return p, nil
+}
+
+// Name is the program's function name.
+func (p *Program) Name() string { return p.spec.Name }
+
+// Section is the ELF section the program was found in.
+func (p *Program) Section() string { return p.spec.Section }
+
+// Kind is what the section name says: program type, expected attach type
+// and attach target.
+func (p *Program) Kind() reloc.ProgramKind { return p.spec.Kind }
+
+// Err is why the program cannot be loaded, known at Open: an unknown
+// section or a feature rawload does not support yet. nil otherwise.
+func (p *Program) Err() error { return p.spec.Err }
+
+// Instructions returns a copy of the final instruction bytes.
+func (p *Program) Instructions() []byte { return append([]byte(nil), p.insns...) }
+
+// Maps lists the maps the program refers to, from its relocations.
+func (p *Program) Maps() []*Map { return append([]*Map(nil), p.maps...) }
+
+// LoadType says when the program is loaded.
+func (p *Program) LoadType() LoadType {
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	return p.loadType
+}
+
+// SetLoadType changes when the program is loaded; refused once
+// Object.Load has run.
+func (p *Program) SetLoadType(t LoadType) error {
+	if t < LoadDisabled || t > LoadDynamic {
+		return fmt.Errorf("program %s: invalid load type %d", p.Name(), t)
+	}
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	if p.obj.loaded {
+		return fmt.Errorf("program %s: %w", p.Name(), ErrLoadTypeFixed)
+	}
+	p.loadType = t
+	return nil
+}
+
+// SetAutoload(true) makes the program Auto; SetAutoload(false) makes an
+// Auto program Disabled and leaves a Dynamic one Dynamic.
+func (p *Program) SetAutoload(on bool) error {
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	if p.obj.loaded {
+		return fmt.Errorf("program %s: %w", p.Name(), ErrLoadTypeFixed)
+	}
+	switch {
+	case on:
+		p.loadType = LoadAuto
+	case p.loadType == LoadAuto:
+		p.loadType = LoadDisabled
+	}
+	return nil
+}
+
+// FD is the loaded program's fd, -1 when not loaded.
+func (p *Program) FD() int {
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	return p.fd
+}
+
+// VerifierLog is the log of the last load: always kept for a failed load,
+// for a successful one when Options.LogLevel is set.
+func (p *Program) VerifierLog() string {
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	return p.log
+}
+
+// Restarts is how many times the kernel restarted verification of the
+// last load because a signal interrupted it (EAGAIN).
+func (p *Program) Restarts() int {
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	return p.restarts
+}
+
+// Load loads the program, creating the maps it uses that are not live. It
+// is a no-op if the program is loaded. It needs Object.Load to have run,
+// and refuses Disabled programs.
+func (p *Program) Load() error {
+	p.obj.mu.Lock()
+	loaded := p.obj.loaded
+	p.obj.mu.Unlock()
+	if !loaded {
+		return fmt.Errorf("program %s: %w", p.Name(), ErrObjectNotLoaded)
+	}
+	tx := newLoadTx()
+	err := p.load(tx)
+	if err != nil {
+		tx.rollback(p.obj)
+	}
+	return err
+}
+
+// load makes the program loaded as part of tx, which records the maps it
+// created and the program, so a failed multi-program load can be undone.
+func (p *Program) load(tx *loadTx) error {
+	p.lifecycle.Lock()
+	defer p.lifecycle.Unlock()
+	o := p.obj
+	o.mu.Lock()
+	switch {
+	case o.closed:
+		o.mu.Unlock()
+		return ErrClosed
+	case p.fd >= 0:
+		o.mu.Unlock()
+		return nil
+	case p.loadType == LoadDisabled:
+		o.mu.Unlock()
+		return fmt.Errorf("program %s: %w", p.Name(), ErrDisabled)
+	case p.spec.Err != nil:
+		o.mu.Unlock()
+		return fmt.Errorf("program %s: %w", p.Name(), p.spec.Err)
+	}
+	err := p.acquireMapsLocked(tx)
+	var btfFD int
+	if err == nil {
+		btfFD, err = o.btf.fdLocked(o.spec.BTF)
+		if err != nil {
+			p.releaseMapsLocked()
+		}
+	}
+	o.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("program %s: %w", p.Name(), err)
+	}
+
+	res, err := syscall.ProgLoad(p.loadOptions(btfFD))
+
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p.log, p.restarts = res.Log, res.EAGAINRetries
+	if err != nil {
+		p.releaseMapsLocked()
+		var errno unix.Errno
+		if errors.As(err, &errno) {
+			return &VerifierError{Program: p.Name(), Errno: errno, Log: res.Log}
+		}
+		return fmt.Errorf("program %s: load: %w", p.Name(), err)
+	}
+	p.fd = res.FD
+	tx.loaded(p)
+	return nil
+}
+
+func (p *Program) loadOptions(btfFD int) *syscall.ProgLoadOptions {
+	ps := p.spec
+	opts := &syscall.ProgLoadOptions{
+		Type:               ps.Kind.Type,
+		ExpectedAttachType: ps.Kind.ExpectedAttachType,
+		Flags:              ps.Kind.Flags,
+		Name:               kernelObjectName(ps.Name),
+		Insns:              p.insns,
+		License:            p.obj.spec.License,
+		KernVersion:        p.obj.spec.KernVersion,
+		LogLevel:           p.obj.opts.LogLevel,
+	}
+	if btfFD > 0 && len(ps.FuncInfo) > 0 {
+		opts.BTFFD = btfFD
+		opts.FuncInfo, opts.FuncInfoRecSize = ps.FuncInfo, ps.FuncInfoRecSize
+		opts.LineInfo, opts.LineInfoRecSize = ps.LineInfo, ps.LineInfoRecSize
+	}
+	return opts
+}
+
+// acquireMapsLocked creates the program's maps that are not live and
+// counts the program as their user, so none can be destroyed under it.
+func (p *Program) acquireMapsLocked(tx *loadTx) error {
+	for i, m := range p.maps {
+		created, err := m.createLocked()
+		if err != nil {
+			for _, prev := range p.maps[:i] {
+				prev.users--
+			}
+			return err
+		}
+		if created {
+			tx.created(m)
+		}
+		m.users++
+	}
+	return nil
+}
+
+// releaseMapsLocked drops the program's use of its maps and, with
+// ReleaseUnusedMaps, destroys those nobody uses any more.
+func (p *Program) releaseMapsLocked() {
+	for _, m := range p.maps {
+		m.users--
+		if m.users == 0 && p.obj.opts.ReleaseUnusedMaps && !m.external {
+			m.destroyLocked()
+		}
+	}
+}
+
+// Unload closes the program's fd; it is a no-op if it is not loaded.
+// Links attached to it keep it running in the kernel until closed.
+func (p *Program) Unload() error {
+	p.lifecycle.Lock()
+	defer p.lifecycle.Unlock()
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	if p.fd < 0 {
+		return nil
+	}
+	p.closeFD()
+	p.releaseMapsLocked()
+	return nil
+}
+
+func (p *Program) closeFD() {
+	if p.fd >= 0 {
+		unix.Close(p.fd)
+		p.fd = -1
+	}
+}
+
+// TestRun runs the loaded program once on data with BPF_PROG_TEST_RUN
+// and returns its return value.
+func (p *Program) TestRun(data []byte) (uint32, error) {
+	p.lifecycle.Lock()
+	defer p.lifecycle.Unlock()
+	fd := p.FD()
+	if fd < 0 {
+		return 0, fmt.Errorf("program %s: %w", p.Name(), ErrNotLoaded)
+	}
+	res, err := syscall.ProgTestRun(&syscall.ProgTestRunOptions{ProgFD: fd, DataIn: data, Repeat: 1})
+	if err != nil {
+		return 0, fmt.Errorf("program %s: test run: %w", p.Name(), err)
+	}
+	return res.Retval, nil
+}
+
+// VerifiedInsns is the number of instructions the verifier processed for
+// the loaded program.
+func (p *Program) VerifiedInsns() (uint32, error) {
+	p.lifecycle.Lock()
+	defer p.lifecycle.Unlock()
+	fd := p.FD()
+	if fd < 0 {
+		return 0, fmt.Errorf("program %s: %w", p.Name(), ErrNotLoaded)
+	}
+	info, err := syscall.ProgInfoByFD(fd)
+	if err != nil {
+		return 0, fmt.Errorf("program %s: info: %w", p.Name(), err)
+	}
+	return info.VerifiedInsns, nil
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rawload/rawload/reloc"
+)
+
+// inspection is the JSON document of `inspect --json`.
+type inspection struct {
+	Object    string             `json:"object"`
+	ByteOrder string             `json:"byte_order"`
+	License   string             `json:"license"`
+	Programs  []inspectedProgram `json:"programs"`
+	Maps      []inspectedMap     `json:"maps"`
+	Globals   []inspectedGlobal  `json:"globals"`
+}
+
+type inspectedProgram struct {
+	Name    string   `json:"name"`
+	Section string   `json:"section"`
+	Type    string   `json:"type"`
+	Insns   int      `json:"insns"`
+	Maps    []string `json:"maps"`
+	Error   string   `json:"error,omitempty"`
+}
+
+type inspectedMap struct {
+	Name       string `json:"name"`
+	Type       string `json:"type"`
+	KeySize    uint32 `json:"key_size"`
+	ValueSize  uint32 `json:"value_size"`
+	MaxEntries uint32 `json:"max_entries"`
+	Flags      uint32 `json:"flags"`
+	Pinning    string `json:"pinning"`
+	Source     string `json:"source"`
+	Error      string `json:"error,omitempty"`
+}
+
+type inspectedGlobal struct {
+	Name    string `json:"name"`
+	Section string `json:"section"`
+	Offset  uint64 `json:"offset"`
+	Size    uint64 `json:"size"`
+}
+
+// runInspect links the object without a kernel, so it works for objects
+// of either byte order and on machines where bpf(2) is not permitted.
+func runInspect(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("inspect", "[--json] OBJ", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON document")
+	paths, code, ok := parseCommandLine(fs, args, 1, 1)
+	if !ok {
+		return code
+	}
+	ins, err := inspect(paths[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "rawload inspect: %v\n", err)
+		return exitFailure
+	}
+	if *asJSON {
+		err = writeJSON(stdout, ins)
+	} else {
+		err = printInspection(stdout, ins)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rawload inspect: %v\n", err)
+		return exitFailure
+	}
+	return exitOK
+}
+
+func inspect(path string) (*inspection, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	obj, err := reloc.Link(data)
+	if err != nil {
+		return nil, fmt.Errorf("object %s: %w", path, err)
+	}
+	ins := &inspection{
+		Object:    path,
+		ByteOrder: byteOrderName(obj.ByteOrder),
+		License:   obj.License,
+		Programs:  []inspectedProgram{},
+		Maps:      []inspectedMap{},
+		Globals:   []inspectedGlobal{},
+	}
+	for _, p := range obj.Programs {
+		ip := inspectedProgram{
+			Name:    p.Name,
+			Section: p.Section,
+			Type:    progTypeName(p.Kind.Type),
+			Insns:   p.InsnCount(),
+			Maps:    []string{},
+		}
+		for _, i := range p.Maps {
+			ip.Maps = append(ip.Maps, obj.Maps[i].Name)
+		}
+		if p.Err != nil {
+			ip.Error = p.Err.Error()
+		}
+		ins.Programs = append(ins.Programs, ip)
+	}
+	for _, m := range obj.Maps {
+		im := inspectedMap{
+			Name:       m.Name,
+			Type:       mapTypeName(m.Type),
+			KeySize:    m.KeySize,
+			ValueSize:  m.ValueSize,
+			MaxEntries: m.MaxEntries,
+			Flags:      m.Flags,
+			Pinning:    pinningName(m.Pinning),
+			Source:     m.Source.String(),
+		}
+		if m.Err != nil {
+			im.Error = m.Err.Error()
+		}
+		ins.Maps = append(ins.Maps, im)
+	}
+	for _, v := range obj.Variables {
+		ins.Globals = append(ins.Globals, inspectedGlobal{Name: v.Name, Section: v.Section, Offset: v.Offset, Size: v.Size})
+	}
+	return ins, nil
+}
+
+func byteOrderName(bo binary.ByteOrder) string {
+	if bo == binary.BigEndian {
+		return "big-endian"
+	}
+	return "little-endian"
+}
+
+func printInspection(w io.Writer, ins *inspection) error {
+	fmt.Fprintf(w, "object %s: %s, license %q\n\n", ins.Object, ins.ByteOrder, ins.License)
+
+	t := newTable(w, "PROGRAM", "SECTION", "TYPE", "INSNS", "MAPS", "ERROR")
+	for _, p := range ins.Programs {
+		t.row(p.Name, p.Section, p.Type, strconv.Itoa(p.Insns), orDash(strings.Join(p.Maps, ",")), orDash(p.Error))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+
+	t = newTable(w, "MAP", "TYPE", "KEY", "VALUE", "ENTRIES", "FLAGS", "PINNING", "SOURCE", "ERROR")
+	for _, m := range ins.Maps {
+		t.row(m.Name, m.Type, strconv.FormatUint(uint64(m.KeySize), 10), strconv.FormatUint(uint64(m.ValueSize), 10),
+			strconv.FormatUint(uint64(m.MaxEntries), 10), fmt.Sprintf("%#x", m.Flags), m.Pinning, m.Source, orDash(m.Error))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+
+	t = newTable(w, "GLOBAL", "SECTION", "OFFSET", "SIZE")
+	for _, g := range ins.Globals {
+		t.row(g.Name, g.Section, strconv.FormatUint(g.Offset, 10), strconv.FormatUint(g.Size, 10))
+	}
+	return t.flush()
+}

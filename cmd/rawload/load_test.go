@@ -1,0 +1,95 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestLoadOneProgram(t *testing.T) {
+	requireKernel(t)
+	before := openFDs(t)
+	var got []loadRecord
+	// The flag after the object path must work too.
+	if code := rawloadJSON(t, &got, "load", "--json", testdata("loader.o"), "--prog", "prog_loop"); code != exitOK {
+		t.Fatalf("exit %d: %+v", code, got)
+	}
+	if len(got) != 1 {
+		t.Fatalf("%d programs reported, want only prog_loop: %+v", len(got), got)
+	}
+	r := got[0]
+	if r.Program != "prog_loop" || !r.Loaded || r.Error != "" || r.Type != "socket_filter" || r.Insns != 52 {
+		t.Errorf("prog_loop: %+v", r)
+	}
+	// testdata/README.md: the verifier processes 72 insns on 6.18.
+	if r.VerifiedInsns == 0 || r.LoadNS <= 0 {
+		t.Errorf("prog_loop: verified insns %d, load time %dns", r.VerifiedInsns, r.LoadNS)
+	}
+	if r.Log != "" {
+		t.Errorf("a log without --log: %q", r.Log)
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("%d fds open after load, %d before", after, before)
+	}
+}
+
+func TestLoadAll(t *testing.T) {
+	requireKernel(t)
+	var got []loadRecord
+	if code := rawloadJSON(t, &got, "load", "--json", "--parallel", "2", "--log", testdata("loader.o")); code != exitOK {
+		t.Fatalf("exit %d: %+v", code, got)
+	}
+	var names []string
+	for _, r := range got {
+		names = append(names, r.Program)
+		if !r.Loaded || r.Error != "" {
+			t.Errorf("%s: %+v", r.Program, r)
+		}
+		// --log sets log level 1: every successful load has its statistics.
+		if !strings.Contains(r.Log, "processed ") {
+			t.Errorf("%s: log lacks the verifier statistics: %q", r.Program, r.Log)
+		}
+		if r.VerifiedInsns != processedInsns(r.Log) {
+			t.Errorf("%s: verified insns %d, log says %d", r.Program, r.VerifiedInsns, processedInsns(r.Log))
+		}
+	}
+	if want := "prog_counter prog_loop prog_maps prog_string"; strings.Join(names, " ") != want {
+		t.Errorf("programs %q, want %q in file order", names, want)
+	}
+}
+
+func TestLoadSeveralNamed(t *testing.T) {
+	requireKernel(t)
+	var got []loadRecord
+	if code := rawloadJSON(t, &got, "load", "--prog", "prog_string", "--json", "--prog", "prog_counter", testdata("loader.o")); code != exitOK {
+		t.Fatalf("exit %d: %+v", code, got)
+	}
+	if len(got) != 2 || got[0].Program != "prog_counter" || got[1].Program != "prog_string" {
+		t.Fatalf("got %+v, want prog_counter and prog_string", got)
+	}
+}
+
+func TestLoadFailure(t *testing.T) {
+	requireKernel(t)
+	stdout, stderr, code := rawload(t, "load", testdata("invalid.o"))
+	if code != exitFailure {
+		t.Errorf("exit %d, want %d; stderr: %s", code, exitFailure, stderr)
+	}
+	for _, want := range []string{"good_prog", "success", "bad_prog", "failure", "map_value_or_null"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestLoadUnknownProgram(t *testing.T) {
+	stdout, stderr, code := rawload(t, "load", testdata("loader.o"), "--prog", "prog_loop", "--prog", "no_such_prog")
+	if code != exitUsage {
+		t.Errorf("exit %d, want %d", code, exitUsage)
+	}
+	if !strings.Contains(stderr, `"no_such_prog"`) {
+		t.Errorf("error does not name the program: %s", stderr)
+	}
+	if stdout != "" {
+		t.Errorf("something was reported: %s", stdout)
+	}
+}

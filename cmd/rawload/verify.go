@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/rawload/rawload/bpf"
+)
+
+// runVerify gives every program of every object its own verdict, like
+// veristat: a program that fails never stops the others, and an object
+// that cannot be opened is one failed row before the next object.
+func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("verify", "[--json] [--parallel N] [--pin DIR] OBJ...", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON array of program verdicts")
+	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
+	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
+	paths, code, ok := parseCommandLine(fs, args, 1, -1)
+	if !ok {
+		return code
+	}
+
+	start := time.Now()
+	verdicts := []verdict{}
+	for _, path := range paths {
+		verdicts = append(verdicts, verifyObject(ctx, path, &bpf.Options{Parallelism: *parallel, PinPath: *pin})...)
+	}
+	var err error
+	if *asJSON {
+		err = writeJSON(stdout, verdicts)
+	} else {
+		err = printVerify(stdout, verdicts, time.Since(start))
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "rawload verify: %v\n", err)
+		return exitFailure
+	}
+	for _, v := range verdicts {
+		if !v.Loaded {
+			return exitFailure
+		}
+	}
+	return exitOK
+}
+
+// verifyObject loads every program of one object and closes it, so that
+// the next object starts with the fds it had before.
+func verifyObject(ctx context.Context, path string, opts *bpf.Options) []verdict {
+	objectFailed := func(err error) []verdict {
+		v := verdict{Object: path}
+		v.fail(err)
+		return []verdict{v}
+	}
+	obj, err := bpf.Open(path, opts)
+	if err != nil {
+		return objectFailed(err)
+	}
+	defer obj.Close()
+	progs := obj.Programs()
+	if err := prepareDynamic(ctx, obj, progs); err != nil {
+		return objectFailed(fmt.Errorf("object %s: %w", path, err))
+	}
+	verdicts := loadEach(ctx, progs, opts.Parallelism)
+	for i := range verdicts {
+		verdicts[i].Object = path
+	}
+	return verdicts
+}
+
+// printVerify prints the table, the reason of each failure, then the
+// totals. The load times add up to more than the wall time when programs
+// load in parallel.
+func printVerify(w io.Writer, verdicts []verdict, wall time.Duration) error {
+	t := newTable(w, "OBJECT", "PROGRAM", "SECTION", "VERDICT", "INSNS", "VERIFIED INSNS", "TIME")
+	var (
+		programs, loaded, unopened int
+		verified                   uint64
+		total                      time.Duration
+	)
+	for _, v := range verdicts {
+		t.row(v.Object, orDash(v.Program), orDash(v.Section), v.verdictName(), strconv.Itoa(v.Insns),
+			strconv.FormatUint(uint64(v.VerifiedInsns), 10), formatDuration(v.loadTime()))
+		switch {
+		case v.Program == "":
+			unopened++
+		case v.Loaded:
+			programs++
+			loaded++
+		default:
+			programs++
+		}
+		verified += uint64(v.VerifiedInsns)
+		total += v.loadTime()
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	failures := false
+	for _, v := range verdicts {
+		if v.Error == "" {
+			continue
+		}
+		if !failures {
+			fmt.Fprintln(w, "\nfailures:")
+			failures = true
+		}
+		fmt.Fprintf(w, "  %s %s: %s\n", v.Object, orDash(v.Program), v.Error)
+	}
+	fmt.Fprintf(w, "\nprograms: %d, loaded: %d, failed: %d", programs, loaded, programs-loaded)
+	if unopened > 0 {
+		fmt.Fprintf(w, ", objects not opened: %d", unopened)
+	}
+	_, err := fmt.Fprintf(w, ", verified insns: %d, load time: %s, wall time: %s\n",
+		verified, formatDuration(total), formatDuration(wall))
+	return err
+}
