@@ -123,16 +123,26 @@ func TestLoadType(t *testing.T) {
 	if prog1.LoadType() != LoadDisabled {
 		t.Fatalf("SetAutoload(false) on an auto program gives %v", prog1.LoadType())
 	}
+	must(t, prog2.SetLoadType(LoadAuto))
+
 	must(t, prog3.SetLoadType(LoadDynamic))
+	// SetAutoload(false) has no effect on a program that is not Auto.
 	must(t, prog3.SetAutoload(false))
 	if prog3.LoadType() != LoadDynamic {
 		t.Fatalf("SetAutoload(false) changed a dynamic program to %v", prog3.LoadType())
 	}
-	must(t, prog1.SetAutoload(true))
-	must(t, prog1.SetLoadType(LoadDisabled))
+	must(t, prog3.SetAutoload(true))
+	if prog3.LoadType() != LoadAuto {
+		t.Fatalf("SetAutoload(true) on a dynamic program gives %v, want auto", prog3.LoadType())
+	}
+	must(t, prog3.SetLoadType(LoadDynamic))
+	if prog3.LoadType() != LoadDynamic {
+		t.Fatalf("changing auto back to dynamic gives %v", prog3.LoadType())
+	}
+
 	must(t, obj.Load(context.Background()))
 	for _, p := range []*Program{prog1, prog2, prog3} {
-		if err := p.SetLoadType(LoadAuto); !errors.Is(err, ErrLoadTypeFixed) {
+		if err := p.SetLoadType(LoadDisabled); !errors.Is(err, ErrLoadTypeFixed) {
 			t.Errorf("SetLoadType after Object.Load on %s: %v", p.Name(), err)
 		}
 		if err := p.SetAutoload(true); !errors.Is(err, ErrLoadTypeFixed) {
@@ -140,13 +150,25 @@ func TestLoadType(t *testing.T) {
 		}
 	}
 	if prog1.FD() != -1 || prog2.FD() < 0 || prog3.FD() != -1 {
-		t.Fatalf("loaded: %d %d %d", prog1.FD(), prog2.FD(), prog3.FD())
+		t.Fatalf("loaded fds: %d %d %d, want only prog2", prog1.FD(), prog2.FD(), prog3.FD())
 	}
-	link := attach(t, prog2)
-	defer link.Close()
+	link2 := attach(t, prog2)
+	defer link2.Close()
 	if ran := called(t, obj); ran != [3]bool{false, true, false} {
-		t.Fatalf("ran = %v", ran)
+		t.Fatalf("ran = %v, want only prog2", ran)
 	}
+	// Loading a loaded program again is a no-op that succeeds.
+	must(t, prog3.Load())
+	fd := prog3.FD()
+	must(t, prog3.Load())
+	if prog3.FD() != fd {
+		t.Fatalf("second Load replaced fd %d with %d", fd, prog3.FD())
+	}
+	link3 := attach(t, prog3)
+	if ran := called(t, obj); ran != [3]bool{false, true, true} {
+		t.Fatalf("ran = %v after loading and attaching prog3", ran)
+	}
+	must(t, link3.Close())
 }
 
 func must(t *testing.T, err error) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/cilium/ebpf/btf"
+
 	"github.com/rawload/rawload/elf"
 	"github.com/rawload/rawload/ldimm64"
 )
@@ -16,6 +18,7 @@ const (
 	relocMapValue                  // ld_imm64 of an address inside a global data map
 	relocCall                      // bpf-to-bpf call (BPF_PSEUDO_CALL)
 	relocFuncAddr                  // ld_imm64 of a callback's address (BPF_PSEUDO_FUNC)
+	relocNone                      // nothing to do
 )
 
 // relocation is a reference from an instruction of a function to a map or
@@ -83,6 +86,12 @@ func (l *linker) classify(sec *elf.Section, rel elf.Relocation) (relocation, err
 		return relocation{}, fmt.Errorf("misaligned or truncated instruction: %w", ErrMalformed)
 	}
 	if sym.Section == elf.SHN_UNDEF {
+		if insn[0] == opLoadImm64 && !l.isBTFExtern(sym.Name) {
+			// A symbol named in inline assembly ("r0 = SYM ll") that
+			// no BTF declares: the instruction keeps the constant the
+			// compiler wrote, as cilium/ebpf does.
+			return relocation{kind: relocNone}, nil
+		}
 		return relocation{}, fmt.Errorf("extern %q (kconfig, ksym or kfunc): %w", sym.Name, ErrUnsupported)
 	}
 	if int(sym.Section) >= len(l.file.Sections) {
@@ -165,4 +174,29 @@ func (l *linker) findLocalCalls(fn *function, relocated map[uint64]bool) {
 		}
 		fn.relocs = append(fn.relocs, relocation{offset: off, kind: relocCall, target: funcKey{fn.key.section, uint64(idx)}})
 	}
+}
+
+// isBTFExtern reports whether the object's BTF declares name as an extern
+// variable or function: a kconfig value, a ksym or a kfunc.
+func (l *linker) isBTFExtern(name string) bool {
+	if l.spec == nil {
+		return false
+	}
+	types, err := l.spec.AnyTypesByName(name)
+	if err != nil {
+		return false
+	}
+	for _, typ := range types {
+		switch t := typ.(type) {
+		case *btf.Var:
+			if t.Linkage == btf.ExternVar {
+				return true
+			}
+		case *btf.Func:
+			if t.Linkage == btf.ExternFunc {
+				return true
+			}
+		}
+	}
+	return false
 }
