@@ -1,6 +1,7 @@
 package reloc
 
 import (
+	"fmt"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -23,7 +24,16 @@ func isGlobalData(sec *elf.Section) bool {
 	return false
 }
 
-func (l *linker) addGlobalData(sec *elf.Section) {
+// maxGlobalDataSize bounds what a global data section may ask for: .bss
+// takes no room in the file, so its size alone must not decide how much
+// memory rawload allocates. The kernel refuses far smaller values anyway.
+const maxGlobalDataSize = 64 << 20
+
+func (l *linker) addGlobalData(sec *elf.Section) error {
+	if sec.Size > maxGlobalDataSize {
+		return fmt.Errorf("section %s: %d bytes of global data, more than the %d rawload accepts: %w",
+			sec.Name, sec.Size, maxGlobalDataSize, ErrMalformed)
+	}
 	readOnly := strings.HasPrefix(sec.Name, ".rodata")
 	m := &MapSpec{
 		Name:       sec.Name,
@@ -55,4 +65,5 @@ func (l *linker) addGlobalData(sec *elf.Section) {
 			Size:    sym.Size,
 		})
 	}
+	return nil
 }

@@ -32,7 +32,9 @@ func (l *linker) collectMaps() error {
 	}
 	for _, sec := range l.file.Sections {
 		if isGlobalData(sec) {
-			l.addGlobalData(sec)
+			if err := l.addGlobalData(sec); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -1,0 +1,5 @@
+package fuzz
+
+import "encoding/binary"
+
+var nativeOrder binary.ByteOrder = binary.NativeEndian
