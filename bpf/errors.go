@@ -40,15 +40,22 @@ var (
 	ErrNotLoaded = errors.New("program is not loaded")
 )
 
-// VerifierError is a program the kernel refused to load, with the
-// verifier's log.
+// VerifierError is a program that failed to load: refused by the kernel,
+// with the verifier's log, or (within Object.Load) stopped earlier, by a
+// map it needs or a feature rawload lacks, with that error as Err.
 type VerifierError struct {
 	Program string
 	Errno   unix.Errno
 	Log     string
+	// Err is the failure that kept the program from reaching the
+	// verifier; nil when the kernel refused it.
+	Err error
 }
 
 func (e *VerifierError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
 	msg := fmt.Sprintf("program %s: load: %v", e.Program, e.Errno)
 	if log := strings.TrimSpace(e.Log); log != "" {
 		msg += ":\n" + log
@@ -56,4 +63,21 @@ func (e *VerifierError) Error() string {
 	return msg
 }
 
-func (e *VerifierError) Unwrap() error { return e.Errno }
+func (e *VerifierError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return e.Errno
+}
+
+// asVerifierError makes every failure of a program's load a
+// *VerifierError naming the program, keeping the cause reachable.
+func asVerifierError(p *Program, err error) error {
+	var verr *VerifierError
+	if errors.As(err, &verr) {
+		return err
+	}
+	verr = &VerifierError{Program: p.Name(), Err: err}
+	errors.As(err, &verr.Errno)
+	return verr
+}

@@ -104,7 +104,7 @@ func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []er
 			for p := range next {
 				if err := p.load(tx); err != nil {
 					mu.Lock()
-					errs = append(errs, err)
+					errs = append(errs, asVerifierError(p, err))
 					mu.Unlock()
 				}
 			}
