@@ -167,6 +167,21 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 	if m.Pinning > PinByName {
 		return nil, fmt.Errorf("pinning %d: only 0 (none) and 1 (by name) exist: %w", m.Pinning, ErrMalformed)
 	}
+	switch m.Type {
+	case unix.BPF_MAP_TYPE_RINGBUF, unix.BPF_MAP_TYPE_USER_RINGBUF:
+		// libbpf-style objects often give a ring buffer the type of its
+		// records as value; the kernel wants neither key nor value.
+		m.Key, m.Value, m.KeySize, m.ValueSize = nil, nil, 0, 0
+	case unix.BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+		// As libbpf: the key is a CPU number and the value a perf fd,
+		// whatever the definition leaves out.
+		if m.KeySize == 0 {
+			m.KeySize = 4
+		}
+		if m.ValueSize == 0 {
+			m.ValueSize = 4
+		}
+	}
 	if m.Type == unix.BPF_MAP_TYPE_ARRAY_OF_MAPS || m.Type == unix.BPF_MAP_TYPE_HASH_OF_MAPS {
 		if m.Err == nil {
 			m.Err = fmt.Errorf("map %q: map-in-map: %w", name, ErrUnsupported)
