@@ -28,7 +28,7 @@ func assertProgramMaps(t *testing.T, p *Program) {
 		t.Fatalf("%s: prog info: %v", p.Name(), err)
 	}
 	var want []uint32
-	for _, m := range p.Maps() {
+	for _, m := range p.usedMaps() {
 		id, err := syscallMapInfo(m.FD())
 		if err != nil {
 			t.Fatalf("%s: map %s in slot %d: %v", p.Name(), m.Name(), m.FD(), err)

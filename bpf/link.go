@@ -54,6 +54,13 @@ func (p *Program) Attach() (*Link, error) {
 			return nil, fmt.Errorf("program %s: attach to raw tracepoint %s: %w", p.Name(), kind.AttachTo, err)
 		}
 		return &Link{fd: lfd}, nil
+	case "tp_btf":
+		// The tracepoint is known from the program's attach_btf_id.
+		lfd, err := syscall.RawTracepointOpen("", fd)
+		if err != nil {
+			return nil, fmt.Errorf("program %s: attach to BTF tracepoint %s: %w", p.Name(), kind.AttachTo, err)
+		}
+		return &Link{fd: lfd}, nil
 	}
 	return nil, fmt.Errorf("program %s: attaching %s programs: %w", p.Name(), kind.Convention, ErrAttachUnsupported)
 }

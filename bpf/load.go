@@ -21,6 +21,9 @@ type loadTx struct {
 func newLoadTx() *loadTx { return &loadTx{} }
 
 func (tx *loadTx) created(m *Map) {
+	if tx == nil {
+		return
+	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	tx.maps = append(tx.maps, m)

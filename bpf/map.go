@@ -31,6 +31,8 @@ type Map struct {
 	state sync.RWMutex
 	// mem is the mmapped value of a live global data map.
 	mem []byte
+	// openErr is a problem found at Open, reported at creation.
+	openErr error
 	// contents is what a global data map is created with: the object's
 	// initial data plus what was written through Variables while not live.
 	contents []byte
@@ -38,9 +40,15 @@ type Map struct {
 
 func newMap(obj *Object, index int, spec *reloc.MapSpec, slot int) *Map {
 	m := &Map{obj: obj, index: index, spec: spec, slot: slot}
-	if spec.Source == reloc.MapGlobalData {
+	switch spec.Source {
+	case reloc.MapGlobalData:
 		m.contents = make([]byte, spec.ValueSize)
 		copy(m.contents, spec.Contents)
+	case reloc.MapKconfig:
+		m.contents, m.openErr = kconfigContents(spec)
+		if m.openErr != nil {
+			m.openErr = fmt.Errorf("map %s: %w", spec.Name, m.openErr)
+		}
 	}
 	return m
 }
@@ -72,8 +80,18 @@ func (m *Map) Create() error {
 	if m.obj.closed {
 		return ErrClosed
 	}
-	_, err := m.createLocked()
-	return err
+	return m.createLocked(nil)
+}
+
+// Err is why the map cannot be created, known at Open, or nil.
+func (m *Map) Err() error {
+	if m.openErr != nil {
+		return m.openErr
+	}
+	if m.spec.Err != nil {
+		return fmt.Errorf("map %s: %w", m.Name(), m.spec.Err)
+	}
+	return nil
 }
 
 // Destroy closes the map and puts the placeholder back in its slot. It is

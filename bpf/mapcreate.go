@@ -13,43 +13,60 @@ import (
 )
 
 // createLocked makes the map live: from its pin when one exists, else
-// created afresh (and pinned when the definition asks). created reports
-// whether this call made it live. obj.mu is held.
-func (m *Map) createLocked() (created bool, err error) {
+// created afresh (and pinned when the definition asks), with the maps its
+// values refer to created first. Every map this makes live is recorded in
+// tx, which may be nil. obj.mu is held.
+func (m *Map) createLocked(tx *loadTx) error {
 	if m.live.Load() {
-		return false, nil
+		return nil
 	}
-	if m.spec.Err != nil {
-		return false, fmt.Errorf("map %s: %w", m.Name(), m.spec.Err)
+	if err := m.Err(); err != nil {
+		return err
+	}
+	for _, v := range m.spec.Values {
+		if v.Map >= 0 {
+			if err := m.obj.maps[v.Map].createLocked(tx); err != nil {
+				return fmt.Errorf("map %s: inner map: %w", m.Name(), err)
+			}
+		}
 	}
 	pin := m.pinPath()
 	if pin != "" {
 		fd, err := syscall.ObjGet(pin, 0)
 		switch {
 		case err == nil:
-			return true, m.adopt(fd, "pinned at "+pin)
+			if err := m.adopt(fd, "pinned at "+pin); err != nil {
+				return err
+			}
+			tx.created(m)
+			return nil
 		case !errors.Is(err, unix.ENOENT):
-			return false, fmt.Errorf("map %s: opening pin %s: %w", m.Name(), pin, err)
+			return fmt.Errorf("map %s: opening pin %s: %w", m.Name(), pin, err)
 		}
 	}
 	fd, err := m.newKernelMap()
 	if err != nil {
-		return false, err
+		return err
 	}
 	if pin != "" {
 		if err := syscall.ObjPin(fd, pin); err != nil {
 			unix.Close(fd)
-			return false, fmt.Errorf("map %s: pinning at %s: %w", m.Name(), pin, err)
+			return fmt.Errorf("map %s: pinning at %s: %w", m.Name(), pin, err)
 		}
 	}
 	if err := m.install(fd); err != nil {
 		if pin != "" {
 			os.Remove(pin)
 		}
-		return false, err
+		return err
 	}
 	m.external = pin != ""
-	return true, nil
+	tx.created(m)
+	if err := m.writeValuesLocked(); err != nil {
+		m.destroyLocked()
+		return err
+	}
+	return nil
 }
 
 func (m *Map) pinPath() string {
@@ -62,22 +79,24 @@ func (m *Map) pinPath() string {
 // newKernelMap creates the map and gives a global data map its contents.
 func (m *Map) newKernelMap() (int, error) {
 	s := m.spec
-	attr := syscall.MapCreateAttr{
-		MapType:    s.Type,
-		KeySize:    s.KeySize,
-		ValueSize:  s.ValueSize,
-		MaxEntries: s.MaxEntries,
-		MapFlags:   s.Flags,
-		NumaNode:   s.NumaNode,
-		MapExtra:   s.MapExtra,
+	attr := createAttr(s)
+	if s.Inner != nil {
+		// The kernel takes an inner map's shape from an example map,
+		// needed only while the outer one is created.
+		innerAttr := createAttr(s.Inner)
+		inner, err := m.obj.createWithBTF(&innerAttr, s.Inner)
+		if err != nil {
+			return -1, fmt.Errorf("map %s: inner map template: %w", s.Name, err)
+		}
+		defer unix.Close(inner)
+		attr.InnerMapFD = uint32(inner)
 	}
-	copy(attr.MapName[:len(attr.MapName)-1], kernelObjectName(s.Name))
-	fd, err := syscall.MapCreate(&attr)
+	fd, err := m.obj.createWithBTF(&attr, s)
 	if err != nil {
 		return -1, fmt.Errorf("map %s: create (type %d, key %d, value %d, entries %d, flags %#x): %w",
 			s.Name, s.Type, s.KeySize, s.ValueSize, s.MaxEntries, s.Flags, err)
 	}
-	if s.Source != reloc.MapGlobalData {
+	if s.Source != reloc.MapGlobalData && s.Source != reloc.MapKconfig {
 		return fd, nil
 	}
 	var key [4]byte
@@ -97,17 +116,37 @@ func (m *Map) newKernelMap() (int, error) {
 	return fd, nil
 }
 
-// kernelObjectName keeps the characters the kernel accepts in map and
-// program names, within its 15-byte limit.
-func kernelObjectName(name string) string {
-	out := make([]byte, 0, 15)
-	for i := 0; i < len(name) && len(out) < 15; i++ {
-		c := name[i]
-		if c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
-			out = append(out, c)
+func createAttr(s *reloc.MapSpec) syscall.MapCreateAttr {
+	attr := syscall.MapCreateAttr{
+		MapType:    s.Type,
+		KeySize:    s.KeySize,
+		ValueSize:  s.ValueSize,
+		MaxEntries: s.MaxEntries,
+		MapFlags:   s.Flags,
+		NumaNode:   s.NumaNode,
+		MapExtra:   s.MapExtra,
+		MapName:    syscall.ObjName(s.Name),
+	}
+	if s.NumaNode != 0 {
+		attr.MapFlags |= syscall.FlagNUMANode
+	}
+	return attr
+}
+
+// createWithBTF creates a map with its key and value types from the
+// object's BTF when it has them. Some map types refuse BTF, and older
+// kernels refuse some types, so like libbpf it tries again without.
+func (o *Object) createWithBTF(attr *syscall.MapCreateAttr, s *reloc.MapSpec) (int, error) {
+	if s.BTFKey != 0 || s.BTFValue != 0 {
+		if btfFD, err := o.btf.fdLocked(o.spec.BTF); err == nil && btfFD > 0 {
+			withBTF := *attr
+			withBTF.BTFFD, withBTF.BTFKeyTypeID, withBTF.BTFValueTypeID = uint32(btfFD), uint32(s.BTFKey), uint32(s.BTFValue)
+			if fd, err := syscall.MapCreate(&withBTF); err == nil {
+				return fd, nil
+			}
 		}
 	}
-	return string(out)
+	return syscall.MapCreate(attr)
 }
 
 // install moves fd into the slot (consuming it) and maps the value of a

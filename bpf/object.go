@@ -53,7 +53,10 @@ func OpenBytes(data []byte, opts *Options) (*Object, error) {
 }
 
 func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
-	spec, err := reloc.Link(data)
+	if opts == nil {
+		opts = &Options{}
+	}
+	spec, err := reloc.Link(data, &reloc.LinkOptions{TargetBTF: opts.targetBTF, MarshalBTF: btfMarshalOptions()})
 	if err != nil {
 		return nil, err
 	}
@@ -61,10 +64,7 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	if spec.ByteOrder.Uint16(probe) != binary.NativeEndian.Uint16(probe) {
 		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, spec.ByteOrder)
 	}
-	obj := &Object{name: name, spec: spec, vars: make(map[string]*reloc.Variable)}
-	if opts != nil {
-		obj.opts = *opts
-	}
+	obj := &Object{name: name, spec: spec, opts: *opts, vars: make(map[string]*reloc.Variable)}
 	obj.btf.fd = -1
 	obj.table, err = fdtable.New()
 	if err != nil {

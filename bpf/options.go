@@ -1,5 +1,7 @@
 package bpf
 
+import "github.com/cilium/ebpf/btf"
+
 // LoadType says when a program is loaded.
 type LoadType int
 
@@ -37,4 +39,16 @@ type Options struct {
 	ReleaseUnusedMaps bool
 	// PinPath is the bpffs directory of maps pinned by name.
 	PinPath string
+	// KernelBTF replaces the running kernel's BTF (/sys/kernel/btf/vmlinux)
+	// as the target of CO-RE relocations and the place externs and attach
+	// targets are looked up: for tests, or kernels that lack it.
+	KernelBTF *btf.Spec
+}
+
+// targetBTF is the BTF CO-RE relocations are computed against.
+func (o *Options) targetBTF() (*btf.Spec, error) {
+	if o.KernelBTF != nil {
+		return o.KernelBTF, nil
+	}
+	return kernelSpec()
 }

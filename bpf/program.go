@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,16 @@ type Program struct {
 	spec  *reloc.Program
 	insns []byte
 	maps  []*Map
+	// bound are maps the program does not refer to but is bound to
+	// (BPF_PROG_BIND_MAP): .rodata, as libbpf does, so its metadata lives
+	// as long as any program of the object.
+	bound          []*Map
+	progArraySlots []progArraySlot
+	// What PROG_LOAD needs from the kernel's BTF, resolved at Open.
+	attach  attachTarget
+	fdArray []int32
+	// openErr is a problem found at Open, reported at load.
+	openErr error
 
 	// lifecycle serialises Load and Unload of this program; the kernel
 	// work of different programs runs in parallel.
@@ -39,6 +50,19 @@ func (o *Object) newProgram(ps *reloc.Program) (*Program, error) {
 	for _, index := range ps.Maps {
 		p.maps = append(p.maps, o.maps[index])
 	}
+	if rodata := o.Map(".rodata"); rodata != nil && !slices.Contains(p.maps, rodata) {
+		p.bound = append(p.bound, rodata)
+	}
+	p.progArraySlots = o.progArraySlotsOf(ps.Name)
+	if ps.Err == nil {
+		p.fdArray, p.openErr = o.resolveExterns(ps, p.insns)
+	}
+	if ps.Err == nil && p.openErr == nil {
+		p.attach, p.openErr = o.resolveAttachTarget(ps)
+	}
+	if p.openErr != nil {
+		p.openErr = fmt.Errorf("program %s: %w", ps.Name, p.openErr)
+	}
 	return p, nil
 }
 
@@ -53,8 +77,14 @@ func (p *Program) Section() string { return p.spec.Section }
 func (p *Program) Kind() reloc.ProgramKind { return p.spec.Kind }
 
 // Err is why the program cannot be loaded, known at Open: an unknown
-// section or a feature rawload does not support yet. nil otherwise.
-func (p *Program) Err() error { return p.spec.Err }
+// section, a feature rawload does not support yet, or a kernel symbol or
+// attach target the running kernel lacks. nil otherwise.
+func (p *Program) Err() error {
+	if p.spec.Err != nil {
+		return p.spec.Err
+	}
+	return p.openErr
+}
 
 // Instructions returns a copy of the final instruction bytes.
 func (p *Program) Instructions() []byte { return append([]byte(nil), p.insns...) }
@@ -159,9 +189,9 @@ func (p *Program) load(tx *loadTx) error {
 	case p.loadType == LoadDisabled:
 		o.mu.Unlock()
 		return fmt.Errorf("program %s: %w", p.Name(), ErrDisabled)
-	case p.spec.Err != nil:
+	case p.Err() != nil:
 		o.mu.Unlock()
-		return fmt.Errorf("program %s: %w", p.Name(), p.spec.Err)
+		return p.Err()
 	}
 	err := p.acquireMapsLocked(tx)
 	var btfFD int
@@ -185,13 +215,36 @@ func (p *Program) load(tx *loadTx) error {
 		p.releaseMapsLocked()
 		var errno unix.Errno
 		if errors.As(err, &errno) {
-			return &VerifierError{Program: p.Name(), Errno: errno, Log: res.Log}
+			verr := &VerifierError{Program: p.Name(), Errno: errno, Log: res.Log}
+			if errno == unix.EPERM && isTrampoline(p.spec.Kind) {
+				verr.Err = fmt.Errorf("program %s: load: %w: the kernel refuses trampoline programs (%s attaching to %s, BTF id %d)",
+					p.Name(), errno, p.spec.Kind.Convention, p.attach.name, p.attach.btfID)
+			}
+			return verr
 		}
 		return fmt.Errorf("program %s: load: %w", p.Name(), err)
+	}
+	if err := p.afterLoadLocked(res.FD); err != nil {
+		unix.Close(res.FD)
+		p.releaseMapsLocked()
+		return fmt.Errorf("program %s: %w", p.Name(), err)
 	}
 	p.fd = res.FD
 	tx.loaded(p)
 	return nil
+}
+
+// afterLoadLocked binds the program to its bound maps and puts it into
+// the program arrays that name it. obj.mu is held.
+func (p *Program) afterLoadLocked(fd int) error {
+	if haveProgBindMap() {
+		for _, m := range p.bound {
+			if err := syscall.ProgBindMap(fd, m.slot, 0); err != nil {
+				return fmt.Errorf("binding map %s: %w", m.Name(), err)
+			}
+		}
+	}
+	return p.fillProgArraysLocked(fd)
 }
 
 func (p *Program) loadOptions(btfFD int) *syscall.ProgLoadOptions {
@@ -200,12 +253,15 @@ func (p *Program) loadOptions(btfFD int) *syscall.ProgLoadOptions {
 		Type:               ps.Kind.Type,
 		ExpectedAttachType: ps.Kind.ExpectedAttachType,
 		Flags:              ps.Kind.Flags,
-		Name:               kernelObjectName(ps.Name),
+		Name:               ps.Name,
 		Insns:              p.insns,
 		License:            p.obj.spec.License,
 		KernVersion:        p.obj.spec.KernVersion,
 		LogLevel:           p.obj.opts.LogLevel,
 	}
+	opts.AttachBTFID, opts.AttachBTFObjFD = p.attach.btfID, uint32(p.attach.btfObjFD)
+	opts.AttachProgFD = p.attach.progFD
+	opts.FDArray = p.fdArray
 	if btfFD > 0 && len(ps.FuncInfo) > 0 {
 		opts.BTFFD = btfFD
 		opts.FuncInfo, opts.FuncInfoRecSize = ps.FuncInfo, ps.FuncInfoRecSize
@@ -214,19 +270,25 @@ func (p *Program) loadOptions(btfFD int) *syscall.ProgLoadOptions {
 	return opts
 }
 
+// usedMaps are the maps a loaded program holds: those it refers to and
+// those it is bound to.
+func (p *Program) usedMaps() []*Map {
+	if len(p.bound) == 0 {
+		return p.maps
+	}
+	return append(slices.Clip(p.maps), p.bound...)
+}
+
 // acquireMapsLocked creates the program's maps that are not live and
 // counts the program as their user, so none can be destroyed under it.
 func (p *Program) acquireMapsLocked(tx *loadTx) error {
-	for i, m := range p.maps {
-		created, err := m.createLocked()
-		if err != nil {
-			for _, prev := range p.maps[:i] {
+	used := p.usedMaps()
+	for i, m := range used {
+		if err := m.createLocked(tx); err != nil {
+			for _, prev := range used[:i] {
 				prev.users--
 			}
 			return err
-		}
-		if created {
-			tx.created(m)
 		}
 		m.users++
 	}
@@ -236,7 +298,7 @@ func (p *Program) acquireMapsLocked(tx *loadTx) error {
 // releaseMapsLocked drops the program's use of its maps and, with
 // ReleaseUnusedMaps, destroys those nobody uses any more.
 func (p *Program) releaseMapsLocked() {
-	for _, m := range p.maps {
+	for _, m := range p.usedMaps() {
 		m.users--
 		if m.users == 0 && p.obj.opts.ReleaseUnusedMaps && !m.external {
 			m.destroyLocked()
@@ -254,6 +316,7 @@ func (p *Program) Unload() error {
 	if p.fd < 0 {
 		return nil
 	}
+	p.clearProgArraysLocked()
 	p.closeFD()
 	p.releaseMapsLocked()
 	return nil
@@ -267,7 +330,8 @@ func (p *Program) closeFD() {
 }
 
 // TestRun runs the loaded program once on data with BPF_PROG_TEST_RUN
-// and returns its return value.
+// and returns its return value. For a syscall program data is the
+// context it receives.
 func (p *Program) TestRun(data []byte) (uint32, error) {
 	p.lifecycle.Lock()
 	defer p.lifecycle.Unlock()
@@ -275,7 +339,12 @@ func (p *Program) TestRun(data []byte) (uint32, error) {
 	if fd < 0 {
 		return 0, fmt.Errorf("program %s: %w", p.Name(), ErrNotLoaded)
 	}
-	res, err := syscall.ProgTestRun(&syscall.ProgTestRunOptions{ProgFD: fd, DataIn: data, Repeat: 1})
+	opts := &syscall.ProgTestRunOptions{ProgFD: fd, DataIn: data, Repeat: 1}
+	if p.spec.Kind.Type == unix.BPF_PROG_TYPE_SYSCALL {
+		// Syscall programs take no packet; their input is the context.
+		opts.DataIn, opts.CtxIn = nil, data
+	}
+	res, err := syscall.ProgTestRun(opts)
 	if err != nil {
 		return 0, fmt.Errorf("program %s: test run: %w", p.Name(), err)
 	}

@@ -39,7 +39,7 @@ func seeds(f *testing.F) {
 func FuzzLink(f *testing.F) {
 	seeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		obj, err := reloc.Link(data)
+		obj, err := reloc.Link(data, nil)
 		if err != nil {
 			return
 		}

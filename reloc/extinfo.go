@@ -43,13 +43,16 @@ func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
 			}
 		}
 		for _, ro := range relos {
-			if _, ok := moved(ro.Offset); ok && prog.Err == nil {
-				prog.Err = fmt.Errorf("program %q: %s: CO-RE relocations: %w", prog.Name, p.fn, ErrUnsupported)
+			if ins, ok := moved(ro.Offset); ok {
+				*ins = btf.WithCORERelocationMetadata(*ins, ro.Relo)
 			}
 		}
 	}
 	b, err := l.btfBuilder()
 	if err != nil {
+		return err
+	}
+	if err := l.applyCORE(prog, insns); err != nil {
 		return err
 	}
 	prog.FuncInfo, prog.LineInfo, err = btf.MarshalExtInfos(insns, b)
@@ -85,20 +88,16 @@ func rawOffsetIndex(insns asm.Instructions) map[asm.RawInstructionOffset]int {
 	return index
 }
 
-// btfBuilder holds every type of the object's BTF under its original order
-// so that ext infos and map key/value types refer into one blob.
+// btfBuilder collects the types of the object's BTF that the kernel will
+// see: those func_info, map keys and values, and CO-RE type ids refer to,
+// each with what it refers to. Types nothing loaded refers to stay out,
+// extern functions and variables among them, which the kernel's BTF
+// checker refuses.
 func (l *linker) btfBuilder() (*btf.Builder, error) {
 	if l.builder != nil {
 		return l.builder, nil
 	}
-	var types []btf.Type
-	for typ, err := range l.spec.All() {
-		if err != nil {
-			return nil, fmt.Errorf("reading BTF: %w", err)
-		}
-		types = append(types, typ)
-	}
-	b, err := btf.NewBuilder(types, nil)
+	b, err := btf.NewBuilder(nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("BTF builder: %w", err)
 	}
@@ -116,9 +115,40 @@ func (l *linker) marshalBTF() error {
 	if err != nil {
 		return err
 	}
-	l.obj.BTF, err = b.Marshal(nil, &btf.MarshalOptions{Order: binary.NativeEndian, PreventNoTypeFound: true})
+	for _, m := range l.obj.Maps {
+		if err := mapTypeIDs(b, m); err != nil {
+			return fmt.Errorf("map %s: %w", m.Name, err)
+		}
+		if m.Inner != nil {
+			if err := mapTypeIDs(b, m.Inner); err != nil {
+				return fmt.Errorf("map %s: %w", m.Inner.Name, err)
+			}
+		}
+	}
+	opts := l.opts.MarshalBTF
+	if opts == nil {
+		opts = &btf.MarshalOptions{Order: binary.NativeEndian, PreventNoTypeFound: true}
+	}
+	l.obj.BTF, err = b.Marshal(nil, opts)
 	if err != nil {
 		return fmt.Errorf("marshaling BTF: %w", err)
+	}
+	return nil
+}
+
+// mapTypeIDs gives a map the ids of its key and value types in the
+// object's BTF, for MAP_CREATE.
+func mapTypeIDs(b *btf.Builder, m *MapSpec) error {
+	var err error
+	if m.Key != nil {
+		if m.BTFKey, err = b.Add(m.Key); err != nil {
+			return err
+		}
+	}
+	if m.Value != nil {
+		if m.BTFValue, err = b.Add(m.Value); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/elf"
@@ -49,6 +50,12 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 	}
 	if readOnly {
 		m.Flags |= unix.BPF_F_RDONLY_PROG
+	}
+	if l.spec != nil {
+		var ds *btf.Datasec
+		if l.spec.TypeByName(sec.Name, &ds) == nil {
+			m.Value = ds
+		}
 	}
 	index := len(l.obj.Maps)
 	l.dataMapOf[sec.Index] = index

@@ -123,6 +123,10 @@ func (l *linker) applyRelocations(prog *Program, p placed, start map[funcKey]uin
 		case relocMapValue:
 			err = ldimm64.PatchMapValue(insn, bo, 0, r.valueOffset)
 			prog.Sites = append(prog.Sites, Site{Offset: int(at), Map: r.mapIndex, Kind: SiteMapValue, ValueOffset: r.valueOffset})
+		case relocExtern:
+			ext := *r.extern
+			ext.Offset = int(at)
+			prog.Externs = append(prog.Externs, ext)
 		case relocCall, relocFuncAddr:
 			target, ok := start[r.target]
 			if !ok {

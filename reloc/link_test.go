@@ -20,7 +20,7 @@ func link(t *testing.T, path string) *Object {
 	if err != nil {
 		t.Fatal(err)
 	}
-	obj, err := Link(data)
+	obj, err := Link(data, nil)
 	if err != nil {
 		t.Fatalf("Link(%s): %v", path, err)
 	}
@@ -240,7 +240,7 @@ func TestPeerObjects(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		obj, err := Link(data)
+		obj, err := Link(data, nil)
 		if err != nil {
 			t.Logf("%s: %v", filepath.Base(path), err)
 			continue
@@ -277,7 +277,7 @@ func TestCorruptObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	for n := 0; n < len(data); n += 1 + n/64 {
-		if _, err := Link(data[:n]); err == nil {
+		if _, err := Link(data[:n], nil); err == nil {
 			t.Fatalf("truncated to %d bytes: no error", n)
 		}
 	}
@@ -286,12 +286,12 @@ func TestCorruptObjects(t *testing.T) {
 		for _, x := range []byte{0xff, 0x80, 0x01} {
 			copy(buf, data)
 			buf[i] ^= x
-			Link(buf)
+			Link(buf, nil)
 		}
 	}
 	wrongMachine := slices.Clone(data)
 	binary.LittleEndian.PutUint16(wrongMachine[18:], 62)
-	if _, err := Link(wrongMachine); err == nil || !strings.Contains(err.Error(), "EM_BPF") {
+	if _, err := Link(wrongMachine, nil); err == nil || !strings.Contains(err.Error(), "EM_BPF") {
 		t.Errorf("x86-64 object: %v", err)
 	}
 }

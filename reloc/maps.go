@@ -30,6 +30,9 @@ func (l *linker) collectMaps() error {
 			return err
 		}
 	}
+	if err := l.collectKconfig(); err != nil {
+		return err
+	}
 	for _, sec := range l.file.Sections {
 		if isGlobalData(sec) {
 			if err := l.addGlobalData(sec); err != nil {
@@ -119,8 +122,9 @@ func (l *linker) collectBTFMaps(sec *elf.Section) error {
 			return fmt.Errorf("section .maps: map %q: %w", v.Name, err)
 		}
 		l.addMap(m, mapLocation{sec.Index, uint64(vsi.Offset)})
+		l.mapDefs = append(l.mapDefs, mapDef{index: len(l.obj.Maps) - 1, offset: uint64(vsi.Offset), size: uint64(vsi.Size)})
 	}
-	return nil
+	return l.collectMapValues(sec)
 }
 
 // btfMapSpec decodes a map definition written with libbpf's __uint, __type
@@ -156,7 +160,7 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 		case "value":
 			m.Value, m.ValueSize, err = btfMapType(member)
 		case "values":
-			m.Err = fmt.Errorf("map %q: initial values (map-in-map or prog-array \"values\"): %w", name, ErrUnsupported)
+			err = m.readValuesField(name, member)
 		default:
 			err = fmt.Errorf("unrecognized field %q", member.Name)
 		}
@@ -168,6 +172,13 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 		return nil, fmt.Errorf("pinning %d: only 0 (none) and 1 (by name) exist: %w", m.Pinning, ErrMalformed)
 	}
 	switch m.Type {
+	case unix.BPF_MAP_TYPE_PROG_ARRAY, unix.BPF_MAP_TYPE_ARRAY_OF_MAPS, unix.BPF_MAP_TYPE_HASH_OF_MAPS:
+		// Elements are fds, 4 bytes, whatever pointer type `values`
+		// declares; an array's key is its u32 index.
+		m.Value, m.ValueSize = nil, 4
+		if m.KeySize == 0 {
+			m.KeySize = 4
+		}
 	case unix.BPF_MAP_TYPE_RINGBUF, unix.BPF_MAP_TYPE_USER_RINGBUF:
 		// libbpf-style objects often give a ring buffer the type of its
 		// records as value; the kernel wants neither key nor value.
@@ -182,10 +193,8 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 			m.ValueSize = 4
 		}
 	}
-	if m.Type == unix.BPF_MAP_TYPE_ARRAY_OF_MAPS || m.Type == unix.BPF_MAP_TYPE_HASH_OF_MAPS {
-		if m.Err == nil {
-			m.Err = fmt.Errorf("map %q: map-in-map: %w", name, ErrUnsupported)
-		}
+	if isMapOfMaps(m.Type) && m.Inner == nil {
+		return nil, fmt.Errorf("map of maps without an inner map definition (__array(values, ...)): %w", ErrMalformed)
 	}
 	return m, nil
 }

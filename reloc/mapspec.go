@@ -15,6 +15,9 @@ const (
 	// MapGlobalData is a single-element array holding a .data, .rodata or
 	// .bss section (or a named variant of one).
 	MapGlobalData
+	// MapKconfig is the read-only single-element array of the .kconfig
+	// extern variables, filled by the loader from the kernel's config.
+	MapKconfig
 )
 
 func (s MapSource) String() string {
@@ -25,6 +28,8 @@ func (s MapSource) String() string {
 		return "legacy"
 	case MapGlobalData:
 		return "global-data"
+	case MapKconfig:
+		return "kconfig"
 	}
 	return "unknown"
 }
@@ -56,9 +61,21 @@ type MapSpec struct {
 	Freeze bool
 	// Key and Value are the BTF types of key and value, when known.
 	Key, Value btf.Type
+	// Inner is the template of the inner maps of a map of maps.
+	Inner *MapSpec
+	// Values are the initial elements of a map of maps or program array.
+	Values []MapValue
+	// BTFKey and BTFValue are the ids of Key and Value in Object.BTF, 0
+	// when the map has no BTF for them.
+	BTFKey, BTFValue btf.TypeID
+	// Kconfig lists the variables of the .kconfig map.
+	Kconfig []KconfigVar
 	// Err is set when the definition needs something rawload cannot create
 	// yet; creating the map (and loading a program using it) reports it.
 	Err error
+
+	valuesOffset uint64
+	hasValues    bool
 }
 
 // Variable is a named global in a global data map.

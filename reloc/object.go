@@ -25,13 +25,29 @@ type Object struct {
 	BTF []byte
 }
 
-// Link reads an object file and links its programs.
-func Link(data []byte) (*Object, error) {
+// LinkOptions tune Link. The zero value links without a target BTF.
+type LinkOptions struct {
+	// TargetBTF returns the BTF CO-RE relocations are computed against,
+	// normally the running kernel's. It is called at most once, and only
+	// for an object that has CO-RE relocations. Without it, CO-RE
+	// relocations are left unapplied and counted in Program.CORE.
+	TargetBTF func() (*btf.Spec, error)
+	// MarshalBTF encodes Object.BTF for the kernel it will be loaded
+	// into (dropping what an older kernel refuses); nil means native byte
+	// order and every BTF kind kept.
+	MarshalBTF *btf.MarshalOptions
+}
+
+// Link reads an object file and links its programs. opts may be nil.
+func Link(data []byte, opts *LinkOptions) (*Object, error) {
 	f, err := elf.Parse(data)
 	if err != nil {
 		return nil, err
 	}
 	l := &linker{file: f, obj: &Object{ByteOrder: f.ByteOrder}}
+	if opts != nil {
+		l.opts = *opts
+	}
 	if err := l.loadBTF(data); err != nil {
 		return nil, err
 	}
@@ -54,14 +70,22 @@ func Link(data []byte) (*Object, error) {
 
 // linker holds what Link needs between its steps.
 type linker struct {
+	opts    LinkOptions
 	file    *elf.File
 	obj     *Object
 	spec    *btf.Spec
 	ext     *btf.ExtInfos
 	builder *btf.Builder
+	target  *targetBTF
+	// typedKsyms are the .ksyms variables declared with a type.
+	typedKsyms map[string]bool
+	// kconfig maps .kconfig variables to their offsets in kconfigMap.
+	kconfig    map[string]uint32
+	kconfigMap int
 
 	// maps by the location of their definition or contents
 	mapAt     map[mapLocation]int
+	mapDefs   []mapDef
 	dataMapOf map[int]int // global data section index -> map index
 	funcs     map[funcKey]*function
 }
@@ -72,9 +96,15 @@ type mapLocation struct {
 }
 
 func (l *linker) loadBTF(data []byte) error {
-	if l.file.Section(".BTF") == nil {
+	sec := l.file.Section(".BTF")
+	if sec == nil {
 		return nil
 	}
+	data, typed, err := untypeKsyms(data, sec.Data, sec.Offset, l.file.ByteOrder)
+	if err != nil {
+		return err
+	}
+	l.typedKsyms = typed
 	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("section .BTF: %w", err)

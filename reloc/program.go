@@ -36,6 +36,11 @@ type Program struct {
 	// wire format, with type ids and strings of Object.BTF.
 	FuncInfo, LineInfo               []byte
 	FuncInfoRecSize, LineInfoRecSize uint32
+	// Externs are the instructions that refer to kernel symbols.
+	Externs []Extern
+	// CORE is the number of CO-RE relocations in the program; they are
+	// applied when Link has a target BTF.
+	CORE int
 	// Err is set when the program cannot be loaded: an unknown section, or
 	// an object feature rawload does not support yet.
 	Err error

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/cilium/ebpf/btf"
-
 	"github.com/rawload/rawload/elf"
 	"github.com/rawload/rawload/ldimm64"
 )
@@ -18,6 +16,7 @@ const (
 	relocMapValue                  // ld_imm64 of an address inside a global data map
 	relocCall                      // bpf-to-bpf call (BPF_PSEUDO_CALL)
 	relocFuncAddr                  // ld_imm64 of a callback's address (BPF_PSEUDO_FUNC)
+	relocExtern                    // reference to a kernel symbol
 	relocNone                      // nothing to do
 )
 
@@ -29,6 +28,7 @@ type relocation struct {
 	mapIndex    int
 	valueOffset uint32
 	target      funcKey
+	extern      *Extern
 }
 
 const (
@@ -86,13 +86,19 @@ func (l *linker) classify(sec *elf.Section, rel elf.Relocation) (relocation, err
 		return relocation{}, fmt.Errorf("misaligned or truncated instruction: %w", ErrMalformed)
 	}
 	if sym.Section == elf.SHN_UNDEF {
-		if insn[0] == opLoadImm64 && !l.isBTFExtern(sym.Name) {
+		r, ok, err := l.classifyExtern(sym, insn)
+		switch {
+		case err != nil:
+			return relocation{}, err
+		case ok:
+			return r, nil
+		case insn[0] == opLoadImm64:
 			// A symbol named in inline assembly ("r0 = SYM ll") that
 			// no BTF declares: the instruction keeps the constant the
 			// compiler wrote, as cilium/ebpf does.
 			return relocation{kind: relocNone}, nil
 		}
-		return relocation{}, fmt.Errorf("extern %q (kconfig, ksym or kfunc): %w", sym.Name, ErrUnsupported)
+		return relocation{}, fmt.Errorf("call of undefined function %q: %w", sym.Name, ErrUnsupported)
 	}
 	if int(sym.Section) >= len(l.file.Sections) {
 		return relocation{}, fmt.Errorf("symbol %q in section %d: %w", sym.Name, sym.Section, ErrMalformed)
@@ -174,29 +180,4 @@ func (l *linker) findLocalCalls(fn *function, relocated map[uint64]bool) {
 		}
 		fn.relocs = append(fn.relocs, relocation{offset: off, kind: relocCall, target: funcKey{fn.key.section, uint64(idx)}})
 	}
-}
-
-// isBTFExtern reports whether the object's BTF declares name as an extern
-// variable or function: a kconfig value, a ksym or a kfunc.
-func (l *linker) isBTFExtern(name string) bool {
-	if l.spec == nil {
-		return false
-	}
-	types, err := l.spec.AnyTypesByName(name)
-	if err != nil {
-		return false
-	}
-	for _, typ := range types {
-		switch t := typ.(type) {
-		case *btf.Var:
-			if t.Linkage == btf.ExternVar {
-				return true
-			}
-		case *btf.Func:
-			if t.Linkage == btf.ExternFunc {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -81,7 +81,7 @@ func inspect(path string) (*inspection, error) {
 	if err != nil {
 		return nil, err
 	}
-	obj, err := reloc.Link(data)
+	obj, err := reloc.Link(data, nil)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", path, err)
 	}

@@ -57,7 +57,7 @@ func errorSummary(err error) string {
 		return ""
 	}
 	var verr *bpf.VerifierError
-	if errors.As(err, &verr) {
+	if errors.As(err, &verr) && verr.Err == nil {
 		msg := fmt.Sprintf("program %s: load: %s", verr.Program, errnoText(verr.Errno))
 		if reason := verifierReason(verr.Log); reason != "" {
 			msg += ": " + reason

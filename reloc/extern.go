@@ -1,0 +1,168 @@
+package reloc
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/elf"
+)
+
+// ExternKind says what an instruction referring to a kernel symbol needs
+// from the running kernel.
+type ExternKind int
+
+const (
+	// ExternKsymBTF is an ld_imm64 of a typed ksym: BPF_PSEUDO_BTF_ID with
+	// the id of the kernel's variable.
+	ExternKsymBTF ExternKind = iota
+	// ExternKsymAddr is an ld_imm64 of an untyped (void) ksym: the
+	// symbol's address from kallsyms.
+	ExternKsymAddr
+	// ExternKfuncAddr is an ld_imm64 of a kfunc, as bpf_ksym_exists emits:
+	// BPF_PSEUDO_BTF_ID with the id of the kernel's function.
+	ExternKfuncAddr
+	// ExternKfuncCall is a call of a kfunc: BPF_PSEUDO_KFUNC_CALL with the
+	// id of the kernel's function.
+	ExternKfuncCall
+)
+
+func (k ExternKind) String() string {
+	switch k {
+	case ExternKsymBTF:
+		return "typed ksym"
+	case ExternKsymAddr:
+		return "ksym"
+	case ExternKfuncAddr:
+		return "kfunc address"
+	case ExternKfuncCall:
+		return "kfunc call"
+	}
+	return "extern"
+}
+
+// Extern is an instruction that refers to a kernel symbol by name; the
+// loader resolves it against the running kernel before the instructions
+// become final. A weak extern that the kernel lacks resolves to zero (an
+// ld_imm64) or to a call the verifier rejects only if it is reachable.
+type Extern struct {
+	Offset int // byte offset of the instruction in Program.Insns
+	Kind   ExternKind
+	Name   string
+	Weak   bool
+}
+
+// KconfigVar is an extern variable of the .kconfig map: the loader fills
+// its bytes from the kernel's configuration before creating the map.
+type KconfigVar struct {
+	Name   string
+	Offset uint32
+	Size   uint32
+	Type   btf.Type
+	Weak   bool
+}
+
+// collectKconfig turns the .kconfig datasec into a read-only global data
+// map whose contents the loader computes.
+func (l *linker) collectKconfig() error {
+	if l.spec == nil {
+		return nil
+	}
+	var ds *btf.Datasec
+	if err := l.spec.TypeByName(".kconfig", &ds); err != nil {
+		return nil
+	}
+	m := &MapSpec{
+		Name:       ".kconfig",
+		Section:    ".kconfig",
+		Source:     MapKconfig,
+		Type:       unix.BPF_MAP_TYPE_ARRAY,
+		KeySize:    4,
+		ValueSize:  ds.Size,
+		MaxEntries: 1,
+		Flags:      unix.BPF_F_MMAPABLE | unix.BPF_F_RDONLY_PROG,
+		Freeze:     true,
+		Value:      ds,
+	}
+	l.kconfig = make(map[string]uint32)
+	for _, vsi := range ds.Vars {
+		v, ok := vsi.Type.(*btf.Var)
+		if !ok {
+			return fmt.Errorf(".kconfig: %s is not a variable: %w", vsi.Type, ErrMalformed)
+		}
+		m.Kconfig = append(m.Kconfig, KconfigVar{
+			Name:   v.Name,
+			Offset: vsi.Offset,
+			Size:   vsi.Size,
+			Type:   v.Type,
+			Weak:   l.externWeak(v.Name),
+		})
+		l.kconfig[v.Name] = vsi.Offset
+	}
+	if ds.Size == 0 {
+		return nil
+	}
+	l.kconfigMap = len(l.obj.Maps)
+	l.obj.Maps = append(l.obj.Maps, m)
+	return nil
+}
+
+func (l *linker) externWeak(name string) bool {
+	for _, sym := range l.file.Symbols {
+		if sym.Name == name && sym.Section == elf.SHN_UNDEF {
+			return sym.Bind == elf.STB_WEAK
+		}
+	}
+	return false
+}
+
+// classifyExtern decides what an instruction referring to an undefined
+// symbol needs. ok is false for a symbol no BTF declares.
+func (l *linker) classifyExtern(sym elf.Symbol, insn []byte) (relocation, bool, error) {
+	if off, ok := l.kconfig[sym.Name]; ok {
+		if insn[0] != opLoadImm64 {
+			return relocation{}, true, fmt.Errorf("kconfig %q used by opcode %#x: %w", sym.Name, insn[0], ErrMalformed)
+		}
+		addend := int64(int32(l.file.ByteOrder.Uint32(insn[4:])))
+		return relocation{kind: relocMapValue, mapIndex: l.kconfigMap, valueOffset: uint32(int64(off) + addend)}, true, nil
+	}
+	isVar, isFunc := l.btfExtern(sym.Name)
+	ext := &Extern{Name: sym.Name, Weak: sym.Bind == elf.STB_WEAK}
+	switch {
+	case insn[0] == opLoadImm64 && isVar && l.typedKsyms[sym.Name]:
+		ext.Kind = ExternKsymBTF
+	case insn[0] == opLoadImm64 && isVar:
+		ext.Kind = ExternKsymAddr
+	case insn[0] == opLoadImm64 && isFunc:
+		ext.Kind = ExternKfuncAddr
+	case insn[0] == opCall && isFunc:
+		ext.Kind = ExternKfuncCall
+	case isVar || isFunc:
+		return relocation{}, true, fmt.Errorf("extern %q used by opcode %#x: %w", sym.Name, insn[0], ErrUnsupported)
+	default:
+		return relocation{}, false, nil
+	}
+	return relocation{kind: relocExtern, extern: ext}, true, nil
+}
+
+// btfExtern reports whether the object's BTF declares name as an extern
+// variable or function.
+func (l *linker) btfExtern(name string) (isVar, isFunc bool) {
+	if l.spec == nil {
+		return false, false
+	}
+	types, err := l.spec.AnyTypesByName(name)
+	if err != nil {
+		return false, false
+	}
+	for _, typ := range types {
+		switch t := typ.(type) {
+		case *btf.Var:
+			isVar = isVar || t.Linkage == btf.ExternVar
+		case *btf.Func:
+			isFunc = isFunc || t.Linkage == btf.ExternFunc
+		}
+	}
+	return isVar, isFunc
+}
