@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/reloc"
+	"github.com/rawload/rawload/syscall"
 )
 
 // attachTarget is what PROG_LOAD needs to know about the kernel function
@@ -65,9 +67,76 @@ func (p *Program) AttachBTFID() uint32 { return p.attach.btfID }
 // isTrampoline reports whether a program attaches through a BPF
 // trampoline, which some kernels refuse to load at all.
 func isTrampoline(kind reloc.ProgramKind) bool {
+	if kind.Type == unix.BPF_PROG_TYPE_EXT {
+		return true
+	}
 	switch kind.ExpectedAttachType {
 	case unix.BPF_TRACE_FENTRY, unix.BPF_TRACE_FEXIT, unix.BPF_MODIFY_RETURN, unix.BPF_LSM_MAC, unix.BPF_LSM_CGROUP:
 		return kind.Type == unix.BPF_PROG_TYPE_TRACING || kind.Type == unix.BPF_PROG_TYPE_LSM
 	}
 	return false
+}
+
+// SetAttachTarget makes an extension (freplace) program replace the
+// global function funcName of the loaded program targetFD; an empty
+// funcName takes the one the section names (freplace/<func>). It must be
+// called before the program loads. rawload keeps its own duplicate of
+// targetFD until the Object closes.
+func (p *Program) SetAttachTarget(targetFD int, funcName string) error {
+	if p.spec.Kind.Type != unix.BPF_PROG_TYPE_EXT {
+		return fmt.Errorf("program %s: only extension (freplace) programs take a target program", p.Name())
+	}
+	if funcName == "" {
+		funcName = p.spec.Kind.AttachTo
+	}
+	id, err := programFuncID(targetFD, funcName)
+	if err != nil {
+		return fmt.Errorf("program %s: target fd %d: %w", p.Name(), targetFD, err)
+	}
+	dup, err := unix.FcntlInt(uintptr(targetFD), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return fmt.Errorf("program %s: duplicating target fd %d: %w", p.Name(), targetFD, err)
+	}
+	p.lifecycle.Lock()
+	defer p.lifecycle.Unlock()
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	if p.obj.closed || p.fd >= 0 {
+		unix.Close(dup)
+		return fmt.Errorf("program %s: set the attach target before loading", p.Name())
+	}
+	if p.attach.progFD > 0 {
+		unix.Close(p.attach.progFD)
+	}
+	p.attach = attachTarget{btfID: uint32(id), progFD: dup, name: funcName}
+	return nil
+}
+
+// programFuncID finds a function in the BTF of a loaded program.
+func programFuncID(progFD int, name string) (btf.TypeID, error) {
+	info, err := syscall.ProgInfoByFD(progFD)
+	if err != nil {
+		return 0, fmt.Errorf("program info: %w", err)
+	}
+	if info.BTFID == 0 {
+		return 0, fmt.Errorf("the program was loaded without BTF")
+	}
+	fd, err := syscall.BTFGetFDByID(info.BTFID)
+	if err != nil {
+		return 0, fmt.Errorf("its BTF (id %d): %w", info.BTFID, err)
+	}
+	defer unix.Close(fd)
+	data, err := syscall.BTFDataByFD(fd)
+	if err != nil {
+		return 0, fmt.Errorf("reading its BTF: %w", err)
+	}
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		return 0, fmt.Errorf("parsing its BTF: %w", err)
+	}
+	var fn *btf.Func
+	if err := spec.TypeByName(name, &fn); err != nil {
+		return 0, fmt.Errorf("function %s: %w", name, err)
+	}
+	return spec.TypeID(fn)
 }

@@ -23,6 +23,9 @@ func (b *objectBTF) fdLocked(blob []byte) (int, error) {
 	if b.fd >= 0 {
 		return b.fd, nil
 	}
+	if err := probeBTFSupport(); err != nil {
+		return 0, fmt.Errorf("loading object BTF: %w", err)
+	}
 	fd, log, err := syscall.BTFLoad(blob, 0)
 	if err != nil {
 		return 0, fmt.Errorf("loading object BTF: %w\n%s", err, log)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawload/rawload/fdtable"
 	"github.com/rawload/rawload/ldimm64"
 	"github.com/rawload/rawload/reloc"
@@ -140,6 +142,10 @@ func (o *Object) Close() error {
 	var errs []error
 	for _, p := range o.programs {
 		p.closeFD()
+		if p.attach.progFD > 0 {
+			unix.Close(p.attach.progFD)
+			p.attach.progFD = 0
+		}
 	}
 	for _, m := range o.maps {
 		m.users = 0

@@ -257,6 +257,23 @@ func BTFInfoByFD(fd int) (*BTFInfo, error) {
 	}
 }
 
+// BTFDataByFD returns the raw BTF blob of the BTF object behind fd: what
+// user space loaded, or the kernel's own for vmlinux and modules.
+func BTFDataByFD(fd int) ([]byte, error) {
+	info, err := BTFInfoByFD(fd)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]byte, info.BTFSize)
+	raw := btfInfo{BTF: sliceAddr(data), BTFSize: uint32(len(data))}
+	err = objInfo(fd, unsafe.Pointer(&raw), unsafe.Sizeof(raw))
+	runtime.KeepAlive(data)
+	if err != nil {
+		return nil, err
+	}
+	return data[:raw.BTFSize], nil
+}
+
 // linkInfo is the head of struct bpf_link_info, before the union that
 // depends on the link type. The kernel copies no more than it is asked for.
 type linkInfo struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,8 @@ type inspectedProgram struct {
 	Type    string   `json:"type"`
 	Insns   int      `json:"insns"`
 	Maps    []string `json:"maps"`
+	CORE    int      `json:"core_relocations"`
+	Externs []string `json:"externs"`
 	Error   string   `json:"error,omitempty"`
 }
 
@@ -100,9 +103,16 @@ func inspect(path string) (*inspection, error) {
 			Type:    progTypeName(p.Kind.Type),
 			Insns:   p.InsnCount(),
 			Maps:    []string{},
+			CORE:    p.CORE,
+			Externs: []string{},
 		}
 		for _, i := range p.Maps {
 			ip.Maps = append(ip.Maps, obj.Maps[i].Name)
+		}
+		for _, ext := range p.Externs {
+			if !slices.Contains(ip.Externs, ext.Name) {
+				ip.Externs = append(ip.Externs, ext.Name)
+			}
 		}
 		if p.Err != nil {
 			ip.Error = p.Err.Error()
@@ -141,9 +151,10 @@ func byteOrderName(bo binary.ByteOrder) string {
 func printInspection(w io.Writer, ins *inspection) error {
 	fmt.Fprintf(w, "object %s: %s, license %q\n\n", ins.Object, ins.ByteOrder, ins.License)
 
-	t := newTable(w, "PROGRAM", "SECTION", "TYPE", "INSNS", "MAPS", "ERROR")
+	t := newTable(w, "PROGRAM", "SECTION", "TYPE", "INSNS", "MAPS", "CO-RE", "EXTERNS", "ERROR")
 	for _, p := range ins.Programs {
-		t.row(p.Name, p.Section, p.Type, strconv.Itoa(p.Insns), orDash(strings.Join(p.Maps, ",")), orDash(p.Error))
+		t.row(p.Name, p.Section, p.Type, strconv.Itoa(p.Insns), orDash(strings.Join(p.Maps, ",")),
+			strconv.Itoa(p.CORE), orDash(strings.Join(p.Externs, ",")), orDash(p.Error))
 	}
 	if err := t.flush(); err != nil {
 		return err
