@@ -22,6 +22,9 @@ type Map struct {
 	// Guarded by obj.mu.
 	users    int
 	external bool // pinned or reused: not ours to destroy on release
+	// holdsInner is set while a map of maps this Object created counts
+	// as a user of the inner maps its values put in it.
+	holdsInner bool
 
 	// live is written under obj.mu and state, read freely by element
 	// operations: a stale read reaches the placeholder, which the kernel
@@ -66,7 +69,8 @@ func (m *Map) FD() int { return m.slot }
 // Live reports whether the slot holds a created map.
 func (m *Map) Live() bool { return m.live.Load() }
 
-// Users is the number of loaded programs using the map.
+// Users is the number of loaded programs using the map, and of live maps
+// of maps holding it.
 func (m *Map) Users() int {
 	m.obj.mu.Lock()
 	defer m.obj.mu.Unlock()
@@ -126,7 +130,38 @@ func (m *Map) destroyLocked() error {
 	}
 	m.live.Store(false)
 	m.external = false
+	if m.holdsInner {
+		m.holdsInner = false
+		for _, inner := range m.innerMaps() {
+			inner.dropUserLocked()
+		}
+	}
 	return nil
+}
+
+// innerMaps are the maps a map of maps holds from its values: it counts
+// as their user while live, so none is destroyed and recreated under it.
+func (m *Map) innerMaps() []*Map {
+	var inner []*Map
+	for _, v := range m.spec.Values {
+		if v.Map >= 0 {
+			inner = append(inner, m.obj.maps[v.Map])
+		}
+	}
+	return inner
+}
+
+// dropUserLocked ends one use of the map and, with ReleaseUnusedMaps,
+// destroys it when that was the last, unless it is pinned or reused.
+// obj.mu is held.
+func (m *Map) dropUserLocked() {
+	if m.users == 0 {
+		return
+	}
+	m.users--
+	if m.users == 0 && m.obj.opts.ReleaseUnusedMaps && !m.external {
+		m.destroyLocked()
+	}
 }
 
 // Lookup copies the value stored under key into value.

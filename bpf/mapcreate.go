@@ -62,6 +62,10 @@ func (m *Map) createLocked(tx *loadTx) error {
 	}
 	m.external = pin != ""
 	tx.created(m)
+	for _, inner := range m.innerMaps() {
+		inner.users++
+	}
+	m.holdsInner = true
 	if err := m.writeValuesLocked(); err != nil {
 		m.destroyLocked()
 		return err

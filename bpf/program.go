@@ -299,10 +299,7 @@ func (p *Program) acquireMapsLocked(tx *loadTx) error {
 // ReleaseUnusedMaps, destroys those nobody uses any more.
 func (p *Program) releaseMapsLocked() {
 	for _, m := range p.usedMaps() {
-		m.users--
-		if m.users == 0 && p.obj.opts.ReleaseUnusedMaps && !m.external {
-			m.destroyLocked()
-		}
+		m.dropUserLocked()
 	}
 }
 
