@@ -58,13 +58,14 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	// Refuse a foreign byte order before linking, which would apply CO-RE
+	// against the kernel's BTF for nothing.
+	if order, ok := elfByteOrder(data); ok && !isNative(order) {
+		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, order)
+	}
 	spec, err := reloc.Link(data, &reloc.LinkOptions{TargetBTF: opts.targetBTF, MarshalBTF: btfMarshalOptions()})
 	if err != nil {
 		return nil, err
-	}
-	probe := []byte{1, 0}
-	if spec.ByteOrder.Uint16(probe) != binary.NativeEndian.Uint16(probe) {
-		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, spec.ByteOrder)
 	}
 	obj := &Object{name: name, spec: spec, opts: *opts, vars: make(map[string]*reloc.Variable)}
 	obj.btf.fd = -1
@@ -97,6 +98,25 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 		}
 	}
 	return obj, nil
+}
+
+// elfByteOrder reads the byte order an ELF header declares (EI_DATA).
+func elfByteOrder(data []byte) (binary.ByteOrder, bool) {
+	if len(data) < 6 || string(data[:4]) != "\x7fELF" {
+		return nil, false
+	}
+	switch data[5] {
+	case 1:
+		return binary.LittleEndian, true
+	case 2:
+		return binary.BigEndian, true
+	}
+	return nil, false
+}
+
+func isNative(bo binary.ByteOrder) bool {
+	probe := []byte{1, 0}
+	return bo.Uint16(probe) == binary.NativeEndian.Uint16(probe)
 }
 
 // finalInstructions patches every map site of a program with its map's

@@ -338,8 +338,9 @@ func (p *Program) TestRun(data []byte) (uint32, error) {
 	}
 	opts := &syscall.ProgTestRunOptions{ProgFD: fd, DataIn: data, Repeat: 1}
 	if p.spec.Kind.Type == unix.BPF_PROG_TYPE_SYSCALL {
-		// Syscall programs take no packet; their input is the context.
-		opts.DataIn, opts.CtxIn = nil, data
+		// Syscall programs take no packet and run exactly once: their
+		// input is the context, and the kernel refuses a repeat count.
+		opts.DataIn, opts.CtxIn, opts.Repeat = nil, data, 0
 	}
 	res, err := syscall.ProgTestRun(opts)
 	if err != nil {
