@@ -69,12 +69,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawload load: %v\n", err)
 		return exitFailure
 	}
-	for _, v := range verdicts {
-		if !v.Loaded {
-			return exitFailure
-		}
-	}
-	return exitOK
+	return exitStatus(verdicts)
 }
 
 // selectPrograms returns the programs named, in file order, or every

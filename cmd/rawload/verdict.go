@@ -126,3 +126,13 @@ func loadOne(p *bpf.Program, v *verdict) {
 		v.VerifiedInsns = processedInsns(v.log)
 	}
 }
+
+// exitStatus is exitFailure when any program failed to load.
+func exitStatus(verdicts []verdict) int {
+	for _, v := range verdicts {
+		if !v.Loaded {
+			return exitFailure
+		}
+	}
+	return exitOK
+}

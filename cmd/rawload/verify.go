@@ -38,12 +38,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "rawload verify: %v\n", err)
 		return exitFailure
 	}
-	for _, v := range verdicts {
-		if !v.Loaded {
-			return exitFailure
-		}
-	}
-	return exitOK
+	return exitStatus(verdicts)
 }
 
 // verifyObject loads every program of one object and closes it, so that
