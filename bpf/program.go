@@ -225,6 +225,7 @@ func (p *Program) load(tx *loadTx) error {
 		return fmt.Errorf("program %s: load: %w", p.Name(), err)
 	}
 	if err := p.afterLoadLocked(res.FD); err != nil {
+		p.clearProgArraysLocked()
 		unix.Close(res.FD)
 		p.releaseMapsLocked()
 		return fmt.Errorf("program %s: %w", p.Name(), err)
