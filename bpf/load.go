@@ -114,10 +114,12 @@ func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []er
 		}()
 	}
 	for _, p := range queue {
-		select {
-		case next <- p:
-			continue
-		case <-ctx.Done():
+		if ctx.Err() == nil {
+			select {
+			case next <- p:
+				continue
+			case <-ctx.Done():
+			}
 		}
 		mu.Lock()
 		errs = append(errs, fmt.Errorf("object load: %w", ctx.Err()))

@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 )
@@ -61,5 +62,29 @@ func BenchmarkObjectLoad(b *testing.B) {
 			}
 			b.ReportMetric(float64(restarts)/float64(b.N), "restarts/op")
 		})
+	}
+}
+
+// TestObjectLoadCancelled: a cancelled context stops Object.Load, which
+// then undoes whatever it had loaded and created.
+func TestObjectLoadCancelled(t *testing.T) {
+	requireKernel(t)
+	checkNoLeak(t)
+	obj := mustOpen(t, testdata("huge.o"), &Options{Parallelism: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := obj.Load(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Load with a cancelled context: %v, want context.Canceled", err)
+	}
+	for _, p := range obj.Programs() {
+		if p.FD() >= 0 {
+			t.Fatalf("%s still loaded after a cancelled Object.Load", p.Name())
+		}
+	}
+	for _, m := range obj.Maps() {
+		if m.Live() {
+			t.Fatalf("map %s still live after a cancelled Object.Load", m.Name())
+		}
 	}
 }
