@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -44,10 +45,18 @@ func (m *Map) createLocked(tx *loadTx) error {
 			return fmt.Errorf("map %s: opening pin %s: %w", m.Name(), pin, err)
 		}
 	}
+	if m.spec.BTFKey != 0 || m.spec.BTFValue != 0 {
+		// Load the object's BTF outside the map's own timing; a failure
+		// shows again, and is dealt with, where the map is created.
+		m.obj.btf.fdLocked(m.obj.spec.BTF)
+	}
+	start := time.Now()
 	fd, err := m.newKernelMap()
+	m.obj.stats.MapCreate += time.Since(start)
 	if err != nil {
 		return err
 	}
+	m.obj.stats.MapsCreated++
 	if pin != "" {
 		if err := syscall.ObjPin(fd, pin); err != nil {
 			unix.Close(fd)

@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"fmt"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -11,7 +12,11 @@ import (
 // objectBTF is the object's BTF loaded into the kernel: once per Object,
 // on the first program load that needs it, shared by every later load.
 type objectBTF struct {
-	fd int
+	fd   int
+	took time.Duration
+	// err is a failed load, kept: the kernel would refuse the same blob
+	// again, after building another log.
+	err error
 }
 
 // fdLocked returns the BTF fd, loading the blob on first use; 0 when the
@@ -20,15 +25,22 @@ func (b *objectBTF) fdLocked(blob []byte) (int, error) {
 	if len(blob) == 0 {
 		return 0, nil
 	}
+	if b.err != nil {
+		return 0, b.err
+	}
 	if b.fd >= 0 {
 		return b.fd, nil
 	}
 	if err := probeBTFSupport(); err != nil {
-		return 0, fmt.Errorf("loading object BTF: %w", err)
+		b.err = fmt.Errorf("loading object BTF: %w", err)
+		return 0, b.err
 	}
+	start := time.Now()
 	fd, log, err := syscall.BTFLoad(blob, 0)
+	b.took = time.Since(start)
 	if err != nil {
-		return 0, fmt.Errorf("loading object BTF: %w\n%s", err, log)
+		b.err = fmt.Errorf("loading object BTF: %w\n%s", err, log)
+		return 0, b.err
 	}
 	b.fd = fd
 	return fd, nil

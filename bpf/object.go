@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -33,6 +34,7 @@ type Object struct {
 	loaded bool
 	closed bool
 	btf    objectBTF
+	stats  Stats
 }
 
 // Open reads, links and prepares the object file at path.
@@ -55,6 +57,7 @@ func OpenBytes(data []byte, opts *Options) (*Object, error) {
 }
 
 func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
+	start := time.Now()
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -97,6 +100,7 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 			obj.vars[v.Name] = v
 		}
 	}
+	obj.stats.Open = time.Since(start)
 	return obj, nil
 }
 

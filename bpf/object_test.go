@@ -229,3 +229,30 @@ func TestMapSlotHoldsPlaceholder(t *testing.T) {
 		t.Fatalf("created map: %+v, %v", info, err)
 	}
 }
+
+// TestStats: an Object counts the work its loads cost.
+func TestStats(t *testing.T) {
+	requireKernel(t)
+	checkNoLeak(t)
+	obj := mustOpen(t, testdata("loader.o"), nil)
+	must(t, obj.Load(context.Background()))
+	s := obj.Stats()
+	live := 0
+	for _, m := range obj.Maps() {
+		if m.Live() {
+			live++
+		}
+	}
+	if s.ProgLoads != 4 || s.MapsCreated != live || s.Restarts != 0 {
+		t.Fatalf("stats count %d loads, %d maps, %d restarts; want 4, %d, 0", s.ProgLoads, s.MapsCreated, s.Restarts, live)
+	}
+	if s.Open <= 0 || s.ProgLoad <= 0 || s.MapCreate <= 0 || s.ObjectBTF <= 0 {
+		t.Fatalf("a phase took no time: %+v", s)
+	}
+	p := obj.Program("prog_loop")
+	must(t, p.Unload())
+	must(t, p.Load())
+	if got := obj.Stats().ProgLoads; got != 5 {
+		t.Fatalf("%d loads counted after a reload, want 5", got)
+	}
+}

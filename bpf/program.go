@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -206,11 +207,16 @@ func (p *Program) load(tx *loadTx) error {
 		return fmt.Errorf("program %s: %w", p.Name(), err)
 	}
 
+	start := time.Now()
 	res, err := syscall.ProgLoad(p.loadOptions(btfFD))
+	took := time.Since(start)
 
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	p.log, p.restarts = res.Log, res.EAGAINRetries
+	o.stats.ProgLoad += took
+	o.stats.ProgLoads++
+	o.stats.Restarts += res.EAGAINRetries
 	if err != nil {
 		p.releaseMapsLocked()
 		var errno unix.Errno
