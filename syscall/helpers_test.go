@@ -131,3 +131,23 @@ func asm(insns ...insn) []byte {
 
 func u32(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
 func u64(v uint64) []byte { return binary.NativeEndian.AppendUint64(nil, v) }
+
+// requireIDListed walks an ID iterator (ProgGetNextID and the like) to
+// its end and fails the test if id never comes up.
+func requireIDListed(t *testing.T, next func(uint32) (uint32, error), id uint32) {
+	t.Helper()
+	for cur := uint32(0); ; {
+		var err error
+		cur, err = next(cur)
+		if errors.Is(err, unix.ENOENT) {
+			t.Errorf("ID %d never listed", id)
+			return
+		}
+		if err != nil {
+			t.Fatal("next id:", err)
+		}
+		if cur == id {
+			return
+		}
+	}
+}

@@ -37,20 +37,7 @@ func TestRawTracepointOpen(t *testing.T) {
 		t.Errorf("link info %+v, want a raw tracepoint link of program %d", info, progInfo.ID)
 	}
 
-	found := false
-	for id := uint32(0); ; {
-		id, err = LinkGetNextID(id)
-		if errors.Is(err, unix.ENOENT) {
-			break
-		}
-		if err != nil {
-			t.Fatal("next id:", err)
-		}
-		found = found || id == info.ID
-	}
-	if !found {
-		t.Errorf("LinkGetNextID never returned the link's ID %d", info.ID)
-	}
+	requireIDListed(t, LinkGetNextID, info.ID)
 	fd := closeOnCleanup(t, mustFD(t)(LinkGetFDByID(info.ID)))
 	if info2, err := LinkInfoByFD(fd); err != nil || info2.ID != info.ID {
 		t.Errorf("LinkGetFDByID(%d): %+v, %v", info.ID, info2, err)

@@ -137,20 +137,7 @@ func TestMapGetByID(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	found := false
-	for id := uint32(0); ; {
-		id, err = MapGetNextID(id)
-		if errors.Is(err, unix.ENOENT) {
-			break
-		}
-		if err != nil {
-			t.Fatal("next id:", err)
-		}
-		found = found || id == info.ID
-	}
-	if !found {
-		t.Errorf("MapGetNextID never returned the map's ID %d", info.ID)
-	}
+	requireIDListed(t, MapGetNextID, info.ID)
 
 	fd2 := closeOnCleanup(t, mustFD(t)(MapGetFDByID(info.ID)))
 	info2, err := MapInfoByFD(fd2)

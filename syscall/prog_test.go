@@ -57,20 +57,7 @@ func TestProgLoadAndTestRun(t *testing.T) {
 		t.Errorf("info: gpl %v tag %x load time %d map ids %v", info.GPLCompatible, info.Tag, info.LoadTime, info.MapIDs)
 	}
 
-	found := false
-	for id := uint32(0); ; {
-		id, err = ProgGetNextID(id)
-		if errors.Is(err, unix.ENOENT) {
-			break
-		}
-		if err != nil {
-			t.Fatal("next id:", err)
-		}
-		found = found || id == info.ID
-	}
-	if !found {
-		t.Errorf("ProgGetNextID never returned the program's ID %d", info.ID)
-	}
+	requireIDListed(t, ProgGetNextID, info.ID)
 	fd2 := closeOnCleanup(t, mustFD(t)(ProgGetFDByID(info.ID)))
 	if info2, err := ProgInfoByFD(fd2); err != nil || info2.Tag != info.Tag {
 		t.Errorf("ProgGetFDByID(%d): %+v, %v", info.ID, info2, err)
