@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/reloc"
 	"github.com/rawload/rawload/syscall"
 )
@@ -27,13 +28,13 @@ type attachTarget struct {
 // tp_btf programs to the btf_trace_<tracepoint> typedef.
 func attachTargetName(kind reloc.ProgramKind) (string, btf.Type, bool) {
 	switch kind.ExpectedAttachType {
-	case unix.BPF_TRACE_FENTRY, unix.BPF_TRACE_FEXIT, unix.BPF_MODIFY_RETURN:
+	case uapi.AttachTraceFentry, uapi.AttachTraceFexit, uapi.AttachModifyReturn:
 		return kind.AttachTo, (*btf.Func)(nil), true
-	case unix.BPF_LSM_MAC, unix.BPF_LSM_CGROUP:
+	case uapi.AttachLSMMAC, uapi.AttachLSMCgroup:
 		return "bpf_lsm_" + kind.AttachTo, (*btf.Func)(nil), true
-	case unix.BPF_TRACE_ITER:
+	case uapi.AttachTraceIter:
 		return "bpf_iter_" + kind.AttachTo, (*btf.Func)(nil), true
-	case unix.BPF_TRACE_RAW_TP:
+	case uapi.AttachTraceRawTP:
 		return "btf_trace_" + kind.AttachTo, (*btf.Typedef)(nil), true
 	}
 	return "", nil, false
@@ -67,12 +68,12 @@ func (p *Program) AttachBTFID() uint32 { return p.attach.btfID }
 // isTrampoline reports whether a program attaches through a BPF
 // trampoline, which some kernels refuse to load at all.
 func isTrampoline(kind reloc.ProgramKind) bool {
-	if kind.Type == unix.BPF_PROG_TYPE_EXT {
+	if kind.Type == uapi.ProgTypeExt {
 		return true
 	}
 	switch kind.ExpectedAttachType {
-	case unix.BPF_TRACE_FENTRY, unix.BPF_TRACE_FEXIT, unix.BPF_MODIFY_RETURN, unix.BPF_LSM_MAC, unix.BPF_LSM_CGROUP:
-		return kind.Type == unix.BPF_PROG_TYPE_TRACING || kind.Type == unix.BPF_PROG_TYPE_LSM
+	case uapi.AttachTraceFentry, uapi.AttachTraceFexit, uapi.AttachModifyReturn, uapi.AttachLSMMAC, uapi.AttachLSMCgroup:
+		return kind.Type == uapi.ProgTypeTracing || kind.Type == uapi.ProgTypeLSM
 	}
 	return false
 }
@@ -83,7 +84,7 @@ func isTrampoline(kind reloc.ProgramKind) bool {
 // called before the program loads. rawload keeps its own duplicate of
 // targetFD until the Object closes.
 func (p *Program) SetAttachTarget(targetFD int, funcName string) error {
-	if p.spec.Kind.Type != unix.BPF_PROG_TYPE_EXT {
+	if p.spec.Kind.Type != uapi.ProgTypeExt {
 		return fmt.Errorf("program %s: only extension (freplace) programs take a target program", p.Name())
 	}
 	if funcName == "" {

@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -139,14 +140,14 @@ func TestAttachBTFTargets(t *testing.T) {
 // its output, lines without their newline, from the current thread.
 func readTaskIter(t *testing.T, p *Program) []string {
 	t.Helper()
-	attr := syscall.LinkCreateAttr{ProgFD: uint32(p.FD()), AttachType: unix.BPF_TRACE_ITER}
+	attr := syscall.LinkCreateAttr{ProgFD: uint32(p.FD()), AttachType: uapi.AttachTraceIter}
 	linkFD, err := syscall.LinkCreate(&attr)
 	if err != nil {
 		t.Fatalf("link_create %s: %v", p.Name(), err)
 	}
 	defer unix.Close(linkFD)
 	iterAttr := struct{ linkFD, flags uint32 }{uint32(linkFD), 0}
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(syscall.CmdIterCreate), uintptr(unsafe.Pointer(&iterAttr)), unsafe.Sizeof(iterAttr))
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(uapi.CmdIterCreate), uintptr(unsafe.Pointer(&iterAttr)), unsafe.Sizeof(iterAttr))
 	if errno != 0 {
 		t.Fatalf("BPF_ITER_CREATE: %v", errno)
 	}

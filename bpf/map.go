@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/reloc"
 	"github.com/rawload/rawload/syscall"
 )
@@ -224,8 +225,8 @@ func (m *Map) checkElem(key, value []byte) error {
 func (m *Map) valueBufferSize() (int, error) {
 	size := int(m.spec.ValueSize)
 	switch m.spec.Type {
-	case unix.BPF_MAP_TYPE_PERCPU_ARRAY, unix.BPF_MAP_TYPE_PERCPU_HASH,
-		unix.BPF_MAP_TYPE_LRU_PERCPU_HASH, unix.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE:
+	case uapi.MapTypePerCPUArray, uapi.MapTypePerCPUHash,
+		uapi.MapTypeLRUPerCPUHash, uapi.MapTypePerCPUCgroupStorage:
 		cpus, err := PossibleCPUs()
 		if err != nil {
 			return 0, err

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/reloc"
 	"github.com/rawload/rawload/syscall"
 )
@@ -141,7 +142,7 @@ func createAttr(s *reloc.MapSpec) syscall.MapCreateAttr {
 		MapName:    syscall.ObjName(s.Name),
 	}
 	if s.NumaNode != 0 {
-		attr.MapFlags |= syscall.FlagNUMANode
+		attr.MapFlags |= uapi.FlagNUMANode
 	}
 	return attr
 }
@@ -170,7 +171,7 @@ func (m *Map) install(fd int) error {
 	if err := m.obj.table.Install(m.slot, fd); err != nil {
 		return fmt.Errorf("map %s: installing into slot %d: %w", m.Name(), m.slot, err)
 	}
-	if m.spec.Source == reloc.MapGlobalData && m.spec.Flags&unix.BPF_F_MMAPABLE != 0 {
+	if m.spec.Source == reloc.MapGlobalData && m.spec.Flags&uapi.FlagMmapable != 0 {
 		prot := unix.PROT_READ | unix.PROT_WRITE
 		if m.spec.Freeze {
 			prot = unix.PROT_READ

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -225,7 +226,7 @@ func TestMapSlotHoldsPlaceholder(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, err := syscall.MapInfoByFD(m.FD())
-	if err != nil || info.Type != unix.BPF_MAP_TYPE_ARRAY || info.MaxEntries != 8 {
+	if err != nil || info.Type != uapi.MapTypeArray || info.MaxEntries != 8 {
 		t.Fatalf("created map: %+v, %v", info, err)
 	}
 }

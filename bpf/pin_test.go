@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -72,7 +73,7 @@ func TestPinMismatchRefused(t *testing.T) {
 	requireKernel(t)
 	checkNoLeak(t)
 	dir := bpffsDir(t)
-	fd, err := syscall.MapCreate(&syscall.MapCreateAttr{MapType: unix.BPF_MAP_TYPE_HASH, KeySize: 4, ValueSize: 4, MaxEntries: 16})
+	fd, err := syscall.MapCreate(&syscall.MapCreateAttr{MapType: uapi.MapTypeHash, KeySize: 4, ValueSize: 4, MaxEntries: 16})
 	must(t, err)
 	must(t, syscall.ObjPin(fd, filepath.Join(dir, "pinned_counts")))
 	unix.Close(fd)

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -158,7 +159,7 @@ var returnZero = []byte{
 // probeProgBindMap binds a one-entry array to a trivial socket filter.
 func probeProgBindMap() error {
 	res, err := syscall.ProgLoad(&syscall.ProgLoadOptions{
-		Type:    syscall.ProgTypeSocketFilter,
+		Type:    uapi.ProgTypeSocketFilter,
 		Name:    "probe_bind_map",
 		Insns:   returnZero,
 		License: "GPL",
@@ -169,7 +170,7 @@ func probeProgBindMap() error {
 	defer unix.Close(res.FD)
 
 	mapFD, err := syscall.MapCreate(&syscall.MapCreateAttr{
-		MapType:    syscall.MapTypeArray,
+		MapType:    uapi.MapTypeArray,
 		KeySize:    4,
 		ValueSize:  4,
 		MaxEntries: 1,

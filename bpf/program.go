@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/reloc"
 	"github.com/rawload/rawload/syscall"
 )
@@ -344,7 +345,7 @@ func (p *Program) TestRun(data []byte) (uint32, error) {
 		return 0, fmt.Errorf("program %s: %w", p.Name(), ErrNotLoaded)
 	}
 	opts := &syscall.ProgTestRunOptions{ProgFD: fd, DataIn: data, Repeat: 1}
-	if p.spec.Kind.Type == unix.BPF_PROG_TYPE_SYSCALL {
+	if p.spec.Kind.Type == uapi.ProgTypeSyscall {
 		// Syscall programs take no packet and run exactly once: their
 		// input is the context, and the kernel refuses a repeat count.
 		opts.DataIn, opts.CtxIn, opts.Repeat = nil, data, 0

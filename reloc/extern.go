@@ -4,9 +4,9 @@ import (
 	"fmt"
 
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/elf"
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // ExternKind says what an instruction referring to a kernel symbol needs
@@ -77,11 +77,11 @@ func (l *linker) collectKconfig() error {
 		Name:       ".kconfig",
 		Section:    ".kconfig",
 		Source:     MapKconfig,
-		Type:       unix.BPF_MAP_TYPE_ARRAY,
+		Type:       uapi.MapTypeArray,
 		KeySize:    4,
 		ValueSize:  ds.Size,
 		MaxEntries: 1,
-		Flags:      unix.BPF_F_MMAPABLE | unix.BPF_F_RDONLY_PROG,
+		Flags:      uapi.FlagMmapable | uapi.FlagRdOnlyProg,
 		Freeze:     true,
 		Value:      ds,
 	}
@@ -127,10 +127,10 @@ func (l *linker) classifyExtern(sym elf.Symbol, insn []byte) (relocation, bool, 
 		addend := int64(int32(l.file.ByteOrder.Uint32(insn[4:])))
 		return relocation{kind: relocMapValue, mapIndex: l.kconfigMap, valueOffset: uint32(int64(off) + addend)}, true, nil
 	}
-	isVar, isFunc := l.btfExtern(sym.Name)
+	isVar, isTyped, isFunc := l.btfExtern(sym.Name)
 	ext := &Extern{Name: sym.Name, Weak: sym.Bind == elf.STB_WEAK}
 	switch {
-	case insn[0] == opLoadImm64 && isVar && l.typedKsyms[sym.Name]:
+	case insn[0] == opLoadImm64 && isTyped:
 		ext.Kind = ExternKsymBTF
 	case insn[0] == opLoadImm64 && isVar:
 		ext.Kind = ExternKsymAddr
@@ -147,22 +147,32 @@ func (l *linker) classifyExtern(sym elf.Symbol, insn []byte) (relocation, bool, 
 }
 
 // btfExtern reports whether the object's BTF declares name as an extern
-// variable or function.
-func (l *linker) btfExtern(name string) (isVar, isFunc bool) {
+// variable, typed (anything but void, const void included), or function.
+//
+// It reads the variable itself, never the .ksyms datasec holding it:
+// cilium/ebpf's reader refuses that datasec when any of its variables is
+// typed or const void, which is what every real object declares.
+func (l *linker) btfExtern(name string) (isVar, isTyped, isFunc bool) {
 	if l.spec == nil {
-		return false, false
+		return false, false, false
 	}
 	types, err := l.spec.AnyTypesByName(name)
 	if err != nil {
-		return false, false
+		return false, false, false
 	}
 	for _, typ := range types {
 		switch t := typ.(type) {
 		case *btf.Var:
-			isVar = isVar || t.Linkage == btf.ExternVar
+			if t.Linkage != btf.ExternVar {
+				continue
+			}
+			isVar = true
+			if _, void := btf.UnderlyingType(t.Type).(*btf.Void); !void {
+				isTyped = true
+			}
 		case *btf.Func:
 			isFunc = isFunc || t.Linkage == btf.ExternFunc
 		}
 	}
-	return isVar, isFunc
+	return isVar, isTyped, isFunc
 }

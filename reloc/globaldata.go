@@ -5,9 +5,9 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/elf"
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // isGlobalData reports whether a section holds global variables that
@@ -40,16 +40,16 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 		Name:       sec.Name,
 		Section:    sec.Name,
 		Source:     MapGlobalData,
-		Type:       unix.BPF_MAP_TYPE_ARRAY,
+		Type:       uapi.MapTypeArray,
 		KeySize:    4,
 		ValueSize:  uint32(sec.Size),
 		MaxEntries: 1,
-		Flags:      unix.BPF_F_MMAPABLE,
+		Flags:      uapi.FlagMmapable,
 		Contents:   sec.Data,
 		Freeze:     readOnly,
 	}
 	if readOnly {
-		m.Flags |= unix.BPF_F_RDONLY_PROG
+		m.Flags |= uapi.FlagRdOnlyProg
 	}
 	if l.spec != nil {
 		var ds *btf.Datasec

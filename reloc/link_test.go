@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 func link(t *testing.T, path string) *Object {
@@ -71,7 +71,7 @@ func TestLoaderObject(t *testing.T) {
 				if got := mapNames(obj, p); !slices.Equal(got, w.maps) {
 					t.Errorf("%s: maps %v, want %v", p.Name, got, w.maps)
 				}
-				if p.Kind.Type != unix.BPF_PROG_TYPE_SOCKET_FILTER {
+				if p.Kind.Type != uapi.ProgTypeSocketFilter {
 					t.Errorf("%s: type %d", p.Name, p.Kind.Type)
 				}
 				if len(p.FuncInfo) == 0 || len(p.LineInfo) == 0 {
@@ -79,13 +79,13 @@ func TestLoaderObject(t *testing.T) {
 				}
 			}
 			maps := map[string][4]uint32{
-				"counts":      {unix.BPF_MAP_TYPE_HASH, 4, 8, 64},
-				"results":     {unix.BPF_MAP_TYPE_ARRAY, 4, 8, 8},
-				"percpu_hits": {unix.BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 1},
-				"events":      {unix.BPF_MAP_TYPE_RINGBUF, 0, 0, 4096},
-				"recent":      {unix.BPF_MAP_TYPE_LRU_HASH, 4, 4, 16},
-				".data":       {unix.BPF_MAP_TYPE_ARRAY, 4, 8, 1},
-				".bss":        {unix.BPF_MAP_TYPE_ARRAY, 4, 16, 1},
+				"counts":      {uapi.MapTypeHash, 4, 8, 64},
+				"results":     {uapi.MapTypeArray, 4, 8, 8},
+				"percpu_hits": {uapi.MapTypePerCPUArray, 4, 8, 1},
+				"events":      {uapi.MapTypeRingBuf, 0, 0, 4096},
+				"recent":      {uapi.MapTypeLRUHash, 4, 4, 16},
+				".data":       {uapi.MapTypeArray, 4, 8, 1},
+				".bss":        {uapi.MapTypeArray, 4, 16, 1},
 			}
 			for name, w := range maps {
 				m := obj.Map(name)
@@ -96,7 +96,7 @@ func TestLoaderObject(t *testing.T) {
 					t.Errorf("map %s: %v, want %v", name, got, w)
 				}
 			}
-			if m := obj.Map(".rodata"); !m.Freeze || m.Flags&unix.BPF_F_RDONLY_PROG == 0 {
+			if m := obj.Map(".rodata"); !m.Freeze || m.Flags&uapi.FlagRdOnlyProg == 0 {
 				t.Errorf(".rodata: freeze %v flags %#x", m.Freeze, m.Flags)
 			}
 			if got := obj.ByteOrder.Uint64(obj.Map(".data").Contents); got != 7 {
@@ -162,38 +162,38 @@ func TestKindOf(t *testing.T) {
 		attachType uint32
 		attachTo   string
 	}{
-		{"socket", unix.BPF_PROG_TYPE_SOCKET_FILTER, 0, ""},
-		{"socket/2", unix.BPF_PROG_TYPE_SOCKET_FILTER, 0, "2"},
-		{"xdp", unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP, ""},
-		{"xdp.frags", unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP, ""},
-		{"xdp/devmap", unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP_DEVMAP, ""},
-		{"tc", unix.BPF_PROG_TYPE_SCHED_CLS, 0, ""},
-		{"tcx/ingress", unix.BPF_PROG_TYPE_SCHED_CLS, unix.BPF_TCX_INGRESS, ""},
-		{"classifier", unix.BPF_PROG_TYPE_SCHED_CLS, 0, ""},
-		{"raw_tp/sys_enter", unix.BPF_PROG_TYPE_RAW_TRACEPOINT, 0, "sys_enter"},
-		{"raw_tracepoint/sched_switch", unix.BPF_PROG_TYPE_RAW_TRACEPOINT, 0, "sched_switch"},
-		{"tp/syscalls/sys_enter_getpid", unix.BPF_PROG_TYPE_TRACEPOINT, 0, "syscalls/sys_enter_getpid"},
-		{"tracepoint/sched/sched_switch", unix.BPF_PROG_TYPE_TRACEPOINT, 0, "sched/sched_switch"},
-		{"kprobe/do_sys_open", unix.BPF_PROG_TYPE_KPROBE, 0, "do_sys_open"},
-		{"kretprobe/do_sys_open", unix.BPF_PROG_TYPE_KPROBE, 0, "do_sys_open"},
-		{"uprobe//bin/sh:main", unix.BPF_PROG_TYPE_KPROBE, 0, "/bin/sh:main"},
-		{"ksyscall/openat", unix.BPF_PROG_TYPE_KPROBE, 0, "openat"},
-		{"fentry/tcp_connect", unix.BPF_PROG_TYPE_TRACING, unix.BPF_TRACE_FENTRY, "tcp_connect"},
-		{"fexit/tcp_connect", unix.BPF_PROG_TYPE_TRACING, unix.BPF_TRACE_FEXIT, "tcp_connect"},
-		{"fmod_ret/x", unix.BPF_PROG_TYPE_TRACING, unix.BPF_MODIFY_RETURN, "x"},
-		{"lsm/file_open", unix.BPF_PROG_TYPE_LSM, unix.BPF_LSM_MAC, "file_open"},
-		{"tp_btf/sched_switch", unix.BPF_PROG_TYPE_TRACING, unix.BPF_TRACE_RAW_TP, "sched_switch"},
-		{"iter/task", unix.BPF_PROG_TYPE_TRACING, unix.BPF_TRACE_ITER, "task"},
-		{"cgroup_skb/ingress", unix.BPF_PROG_TYPE_CGROUP_SKB, unix.BPF_CGROUP_INET_INGRESS, ""},
-		{"cgroup_skb/egress", unix.BPF_PROG_TYPE_CGROUP_SKB, unix.BPF_CGROUP_INET_EGRESS, ""},
-		{"cgroup/connect4", unix.BPF_PROG_TYPE_CGROUP_SOCK_ADDR, unix.BPF_CGROUP_INET4_CONNECT, ""},
-		{"cgroup/sock_create", unix.BPF_PROG_TYPE_CGROUP_SOCK, unix.BPF_CGROUP_INET_SOCK_CREATE, ""},
-		{"sockops", unix.BPF_PROG_TYPE_SOCK_OPS, unix.BPF_CGROUP_SOCK_OPS, ""},
-		{"sk_msg", unix.BPF_PROG_TYPE_SK_MSG, unix.BPF_SK_MSG_VERDICT, ""},
-		{"sk_skb/stream_parser", unix.BPF_PROG_TYPE_SK_SKB, unix.BPF_SK_SKB_STREAM_PARSER, ""},
-		{"perf_event", unix.BPF_PROG_TYPE_PERF_EVENT, 0, ""},
-		{"syscall", unix.BPF_PROG_TYPE_SYSCALL, 0, ""},
-		{"struct_ops/test_1", unix.BPF_PROG_TYPE_STRUCT_OPS, 0, "test_1"},
+		{"socket", uapi.ProgTypeSocketFilter, 0, ""},
+		{"socket/2", uapi.ProgTypeSocketFilter, 0, "2"},
+		{"xdp", uapi.ProgTypeXDP, uapi.AttachXDP, ""},
+		{"xdp.frags", uapi.ProgTypeXDP, uapi.AttachXDP, ""},
+		{"xdp/devmap", uapi.ProgTypeXDP, uapi.AttachXDPDevMap, ""},
+		{"tc", uapi.ProgTypeSchedCLS, 0, ""},
+		{"tcx/ingress", uapi.ProgTypeSchedCLS, uapi.AttachTCXIngress, ""},
+		{"classifier", uapi.ProgTypeSchedCLS, 0, ""},
+		{"raw_tp/sys_enter", uapi.ProgTypeRawTracepoint, 0, "sys_enter"},
+		{"raw_tracepoint/sched_switch", uapi.ProgTypeRawTracepoint, 0, "sched_switch"},
+		{"tp/syscalls/sys_enter_getpid", uapi.ProgTypeTracepoint, 0, "syscalls/sys_enter_getpid"},
+		{"tracepoint/sched/sched_switch", uapi.ProgTypeTracepoint, 0, "sched/sched_switch"},
+		{"kprobe/do_sys_open", uapi.ProgTypeKprobe, 0, "do_sys_open"},
+		{"kretprobe/do_sys_open", uapi.ProgTypeKprobe, 0, "do_sys_open"},
+		{"uprobe//bin/sh:main", uapi.ProgTypeKprobe, 0, "/bin/sh:main"},
+		{"ksyscall/openat", uapi.ProgTypeKprobe, 0, "openat"},
+		{"fentry/tcp_connect", uapi.ProgTypeTracing, uapi.AttachTraceFentry, "tcp_connect"},
+		{"fexit/tcp_connect", uapi.ProgTypeTracing, uapi.AttachTraceFexit, "tcp_connect"},
+		{"fmod_ret/x", uapi.ProgTypeTracing, uapi.AttachModifyReturn, "x"},
+		{"lsm/file_open", uapi.ProgTypeLSM, uapi.AttachLSMMAC, "file_open"},
+		{"tp_btf/sched_switch", uapi.ProgTypeTracing, uapi.AttachTraceRawTP, "sched_switch"},
+		{"iter/task", uapi.ProgTypeTracing, uapi.AttachTraceIter, "task"},
+		{"cgroup_skb/ingress", uapi.ProgTypeCgroupSKB, uapi.AttachCgroupInetIngress, ""},
+		{"cgroup_skb/egress", uapi.ProgTypeCgroupSKB, uapi.AttachCgroupInetEgress, ""},
+		{"cgroup/connect4", uapi.ProgTypeCgroupSockAddr, uapi.AttachCgroupInet4Connect, ""},
+		{"cgroup/sock_create", uapi.ProgTypeCgroupSock, uapi.AttachCgroupInetSockCreate, ""},
+		{"sockops", uapi.ProgTypeSockOps, uapi.AttachCgroupSockOps, ""},
+		{"sk_msg", uapi.ProgTypeSKMsg, uapi.AttachSKMsgVerdict, ""},
+		{"sk_skb/stream_parser", uapi.ProgTypeSKSKB, uapi.AttachSKSKBStreamParser, ""},
+		{"perf_event", uapi.ProgTypePerfEvent, 0, ""},
+		{"syscall", uapi.ProgTypeSyscall, 0, ""},
+		{"struct_ops/test_1", uapi.ProgTypeStructOps, 0, "test_1"},
 	} {
 		kind, err := KindOf(tc.section)
 		if err != nil {

@@ -8,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/elf"
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // collectMaps finds every map the object defines, in a stable order: BTF
@@ -172,18 +172,18 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 		return nil, fmt.Errorf("pinning %d: only 0 (none) and 1 (by name) exist: %w", m.Pinning, ErrMalformed)
 	}
 	switch m.Type {
-	case unix.BPF_MAP_TYPE_PROG_ARRAY, unix.BPF_MAP_TYPE_ARRAY_OF_MAPS, unix.BPF_MAP_TYPE_HASH_OF_MAPS:
+	case uapi.MapTypeProgArray, uapi.MapTypeArrayOfMaps, uapi.MapTypeHashOfMaps:
 		// Elements are fds, 4 bytes, whatever pointer type `values`
 		// declares; an array's key is its u32 index.
 		m.Value, m.ValueSize = nil, 4
 		if m.KeySize == 0 {
 			m.KeySize = 4
 		}
-	case unix.BPF_MAP_TYPE_RINGBUF, unix.BPF_MAP_TYPE_USER_RINGBUF:
+	case uapi.MapTypeRingBuf, uapi.MapTypeUserRingBuf:
 		// libbpf-style objects often give a ring buffer the type of its
 		// records as value; the kernel wants neither key nor value.
 		m.Key, m.Value, m.KeySize, m.ValueSize = nil, nil, 0, 0
-	case unix.BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+	case uapi.MapTypePerfEventArray:
 		// As libbpf: the key is a CPU number and the value a perf fd,
 		// whatever the definition leaves out.
 		if m.KeySize == 0 {

@@ -77,8 +77,6 @@ type linker struct {
 	ext     *btf.ExtInfos
 	builder *btf.Builder
 	target  *targetBTF
-	// typedKsyms are the .ksyms variables declared with a type.
-	typedKsyms map[string]bool
 	// kconfig maps .kconfig variables to their offsets in kconfigMap.
 	kconfig    map[string]uint32
 	kconfigMap int
@@ -100,11 +98,6 @@ func (l *linker) loadBTF(data []byte) error {
 	if sec == nil {
 		return nil
 	}
-	data, typed, err := untypeKsyms(data, sec.Data, sec.Offset, l.file.ByteOrder)
-	if err != nil {
-		return err
-	}
-	l.typedKsyms = typed
 	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(data))
 	if err != nil {
 		return fmt.Errorf("section .BTF: %w", err)

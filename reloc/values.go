@@ -5,9 +5,9 @@ import (
 	"sort"
 
 	"github.com/cilium/ebpf/btf"
-	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/elf"
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // MapValue is an initial element of a map of maps or a program array,
@@ -28,7 +28,7 @@ type mapDef struct {
 }
 
 func isMapOfMaps(typ uint32) bool {
-	return typ == unix.BPF_MAP_TYPE_ARRAY_OF_MAPS || typ == unix.BPF_MAP_TYPE_HASH_OF_MAPS
+	return typ == uapi.MapTypeArrayOfMaps || typ == uapi.MapTypeHashOfMaps
 }
 
 // readValuesField reads the `values` member, an array of pointers: to an
@@ -78,7 +78,7 @@ func (l *linker) collectMapValues(sec *elf.Section) error {
 		switch {
 		case sym.Type == elf.STT_FUNC:
 			value.Program = sym.Name
-			if m.Type != unix.BPF_MAP_TYPE_PROG_ARRAY {
+			if m.Type != uapi.MapTypeProgArray {
 				return fmt.Errorf("section .maps: map %q: program %q in a map that is no program array: %w", m.Name, sym.Name, ErrMalformed)
 			}
 		case int(sym.Section) == sec.Index:
@@ -90,7 +90,7 @@ func (l *linker) collectMapValues(sec *elf.Section) error {
 		default:
 			return fmt.Errorf("section .maps: map %q: value %q is neither a map nor a program: %w", m.Name, sym.Name, ErrMalformed)
 		}
-		if value.Index >= m.MaxEntries && m.Type != unix.BPF_MAP_TYPE_HASH_OF_MAPS {
+		if value.Index >= m.MaxEntries && m.Type != uapi.MapTypeHashOfMaps {
 			return fmt.Errorf("section .maps: map %q: value at index %d beyond max_entries %d: %w", m.Name, value.Index, m.MaxEntries, ErrMalformed)
 		}
 		m.Values = append(m.Values, value)

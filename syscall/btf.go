@@ -3,6 +3,8 @@ package syscall
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // btfLoadAttr is the BPF_BTF_LOAD member of union bpf_attr.
@@ -32,7 +34,7 @@ func BTFLoad(btf []byte, logLevel uint32) (fd int, log string, err error) {
 		attr.BTFLogSize = uint32(len(buf))
 		attr.BTFLogBuf = sliceAddr(buf)
 		attr.BTFLogTrueSize = 0
-		fd, err := bpf(CmdBTFLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+		fd, err := bpf(uapi.CmdBTFLoad, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 		runtime.KeepAlive(buf)
 		return fd, attr.BTFLogTrueSize, err
 	})

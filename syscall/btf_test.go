@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // intBTF builds raw BTF holding one type: a signed integer "int" of size
@@ -60,7 +62,7 @@ func TestBTFLoad(t *testing.T) {
 		t.Errorf("BTFGetFDByID(%d): %+v, %v", info.ID, info2, err)
 	}
 
-	fd3, log, err := BTFLoad(blob, LogLevel1)
+	fd3, log, err := BTFLoad(blob, uapi.LogLevel1)
 	if err != nil {
 		t.Fatal("load with a log:", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 func TestMain(m *testing.M) {
@@ -24,7 +26,7 @@ func TestMain(m *testing.M) {
 // leaves more or fewer fds open than it found.
 func kernelTest(t *testing.T) {
 	t.Helper()
-	fd, err := MapCreate(&MapCreateAttr{MapType: MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	fd, err := MapCreate(&MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	switch {
 	case err == nil:
 		unix.Close(fd)
@@ -109,7 +111,7 @@ func exit() insn                       { return insn{code: 0x95} }              
 
 // ldMapFD is the two-slot load-imm64 of a map's address by fd.
 func ldMapFD(dst uint8, fd int) []insn {
-	return []insn{{code: 0x18, dst: dst, src: PseudoMapFD, imm: int32(fd)}, {}} // BPF_LD|BPF_DW|BPF_IMM
+	return []insn{{code: 0x18, dst: dst, src: uapi.PseudoMapFD, imm: int32(fd)}, {}} // BPF_LD|BPF_DW|BPF_IMM
 }
 
 // asm encodes instructions in native byte order. The register nibbles are

@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // infoAttr is the info member of union bpf_attr.
@@ -24,7 +26,7 @@ func objInfo(fd int, info unsafe.Pointer, size uintptr) error {
 		InfoLen: uint32(size),
 		Info:    addr(uintptr(info)),
 	}
-	_, err := bpf(CmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdObjGetInfoByFD, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(info)
 	return err
 }
@@ -33,7 +35,7 @@ func objInfo(fd int, info unsafe.Pointer, size uintptr) error {
 type progInfo struct {
 	Type                 uint32
 	ID                   uint32
-	Tag                  [TagSize]byte
+	Tag                  [uapi.TagSize]byte
 	JitedProgLen         uint32
 	XlatedProgLen        uint32
 	JitedProgInsns       uint64
@@ -42,7 +44,7 @@ type progInfo struct {
 	CreatedByUID         uint32
 	NrMapIDs             uint32
 	MapIDs               uint64
-	Name                 [ObjNameLen]byte
+	Name                 [uapi.ObjNameLen]byte
 	Ifindex              uint32
 	Bits                 uint32 // bit 0: gpl_compatible
 	NetnsDev             uint64
@@ -76,7 +78,7 @@ type progInfo struct {
 type ProgInfo struct {
 	Type          uint32
 	ID            uint32
-	Tag           [TagSize]byte
+	Tag           [uapi.TagSize]byte
 	Name          string
 	MapIDs        []uint32
 	VerifiedInsns uint32
@@ -156,7 +158,7 @@ type mapInfo struct {
 	ValueSize             uint32
 	MaxEntries            uint32
 	MapFlags              uint32
-	Name                  [ObjNameLen]byte
+	Name                  [uapi.ObjNameLen]byte
 	Ifindex               uint32
 	BTFVmlinuxValueTypeID uint32
 	NetnsDev              uint64

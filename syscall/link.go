@@ -3,6 +3,8 @@ package syscall
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // rawTracepointAttr is the raw_tracepoint member of union bpf_attr.
@@ -26,7 +28,7 @@ func RawTracepointOpen(name string, progFD int) (int, error) {
 			return -1, err
 		}
 	}
-	fd, err := bpf(CmdRawTracepointOpen, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := bpf(uapi.CmdRawTracepointOpen, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(p)
 	return fd, err
 }
@@ -141,7 +143,7 @@ func (a *LinkCreateAttr) Relative() *LinkRelative {
 
 // LinkCreate creates a link and returns its fd.
 func LinkCreate(attr *LinkCreateAttr) (int, error) {
-	return bpf(CmdLinkCreate, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
+	return bpf(uapi.CmdLinkCreate, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
 }
 
 // linkUpdateAttr is the link_update member of union bpf_attr.
@@ -161,14 +163,14 @@ func LinkUpdate(linkFD, newProgFD, oldProgFD int, flags uint32) error {
 		Flags:     flags,
 		OldProgFD: uint32(oldProgFD),
 	}
-	_, err := bpf(CmdLinkUpdate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdLinkUpdate, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
 // LinkDetach detaches a link from its hook while its fd stays open.
 func LinkDetach(linkFD int) error {
 	attr := linkUpdateAttr{LinkFD: uint32(linkFD)}
-	_, err := bpf(CmdLinkDetach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdLinkDetach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
@@ -193,7 +195,7 @@ func ProgAttach(targetFD, progFD int, attachType, flags uint32) error {
 		AttachType:  attachType,
 		AttachFlags: flags,
 	}
-	_, err := bpf(CmdProgAttach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdProgAttach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
@@ -204,7 +206,7 @@ func ProgDetach(targetFD, progFD int, attachType uint32) error {
 		AttachBPFFD: uint32(progFD),
 		AttachType:  attachType,
 	}
-	_, err := bpf(CmdProgDetach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdProgDetach, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }
 
@@ -219,6 +221,6 @@ type progBindMapAttr struct {
 // use in its instructions, such as a map of metadata.
 func ProgBindMap(progFD, mapFD int, flags uint32) error {
 	attr := progBindMapAttr{ProgFD: uint32(progFD), MapFD: uint32(mapFD), Flags: flags}
-	_, err := bpf(CmdProgBindMap, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdProgBindMap, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	return err
 }

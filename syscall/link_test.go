@@ -9,12 +9,14 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 func TestRawTracepointOpen(t *testing.T) {
 	kernelTest(t)
 	prog, _ := loadProg(t, &ProgLoadOptions{
-		Type:    ProgTypeRawTracepoint,
+		Type:    uapi.ProgTypeRawTracepoint,
 		Name:    "raw_tp",
 		Insns:   asm(movImm(0, 0), exit()),
 		License: "GPL",
@@ -33,7 +35,7 @@ func TestRawTracepointOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal("link info:", err)
 	}
-	if info.Type != LinkTypeRawTracepoint || info.ProgID != progInfo.ID || info.ID == 0 {
+	if info.Type != uapi.LinkTypeRawTracepoint || info.ProgID != progInfo.ID || info.ID == 0 {
 		t.Errorf("link info %+v, want a raw tracepoint link of program %d", info, progInfo.ID)
 	}
 
@@ -84,8 +86,8 @@ func cgroup2Dir(t *testing.T) int {
 func cgroupSKB(t *testing.T, name string) int {
 	t.Helper()
 	fd, _ := loadProg(t, &ProgLoadOptions{
-		Type:               ProgTypeCgroupSKB,
-		ExpectedAttachType: AttachCgroupInetIngress,
+		Type:               uapi.ProgTypeCgroupSKB,
+		ExpectedAttachType: uapi.AttachCgroupInetIngress,
 		Name:               name,
 		Insns:              asm(movImm(0, 1), exit()), // 1: let the packet pass
 		License:            "GPL",
@@ -98,13 +100,13 @@ func TestProgAttachCgroup(t *testing.T) {
 	cg := cgroup2Dir(t)
 	prog := cgroupSKB(t, "attach")
 
-	if err := ProgAttach(cg, prog, AttachCgroupInetIngress, AttachFlagAllowMulti); err != nil {
+	if err := ProgAttach(cg, prog, uapi.AttachCgroupInetIngress, uapi.AttachFlagAllowMulti); err != nil {
 		t.Fatal("attach:", err)
 	}
-	if err := ProgDetach(cg, prog, AttachCgroupInetIngress); err != nil {
+	if err := ProgDetach(cg, prog, uapi.AttachCgroupInetIngress); err != nil {
 		t.Error("detach:", err)
 	}
-	if err := ProgDetach(cg, prog, AttachCgroupInetIngress); !errors.Is(err, unix.ENOENT) {
+	if err := ProgDetach(cg, prog, uapi.AttachCgroupInetIngress); !errors.Is(err, unix.ENOENT) {
 		t.Errorf("second detach: %v, want ENOENT", err)
 	}
 }
@@ -118,20 +120,20 @@ func TestLinkCreateCgroup(t *testing.T) {
 	link := closeOnCleanup(t, mustFD(t)(LinkCreate(&LinkCreateAttr{
 		ProgFD:     uint32(prog),
 		TargetFD:   uint32(cg),
-		AttachType: AttachCgroupInetIngress,
+		AttachType: uapi.AttachCgroupInetIngress,
 	})))
-	if err := LinkUpdate(link, next, prog, AttachFlagReplace); err != nil {
+	if err := LinkUpdate(link, next, prog, uapi.AttachFlagReplace); err != nil {
 		t.Error("update:", err)
 	}
 	nextInfo, err := ProgInfoByFD(next)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info, err := LinkInfoByFD(link); err != nil || info.Type != LinkTypeCgroup || info.ProgID != nextInfo.ID {
+	if info, err := LinkInfoByFD(link); err != nil || info.Type != uapi.LinkTypeCgroup || info.ProgID != nextInfo.ID {
 		t.Errorf("link info after update %+v, %v; want a cgroup link of program %d", info, err, nextInfo.ID)
 	}
 	// The link runs next now, so replacing prog fails.
-	if err := LinkUpdate(link, prog, prog, AttachFlagReplace); !errors.Is(err, unix.EPERM) {
+	if err := LinkUpdate(link, prog, prog, uapi.AttachFlagReplace); !errors.Is(err, unix.EPERM) {
 		t.Errorf("update replacing a program the link no longer runs: %v, want EPERM", err)
 	}
 	if err := LinkDetach(link); err != nil {
@@ -153,16 +155,16 @@ func TestLinkCreatePerfEvent(t *testing.T) {
 	}
 	closeOnCleanup(t, pe)
 	prog, _ := loadProg(t, &ProgLoadOptions{
-		Type:    ProgTypePerfEvent,
+		Type:    uapi.ProgTypePerfEvent,
 		Name:    "perf",
 		Insns:   asm(movImm(0, 0), exit()),
 		License: "GPL",
 	})
 
-	attr := LinkCreateAttr{ProgFD: uint32(prog), TargetFD: uint32(pe), AttachType: AttachPerfEvent}
+	attr := LinkCreateAttr{ProgFD: uint32(prog), TargetFD: uint32(pe), AttachType: uapi.AttachPerfEvent}
 	attr.PerfEvent().BPFCookie = 0xc00c1e
 	link := closeOnCleanup(t, mustFD(t)(LinkCreate(&attr)))
-	if info, err := LinkInfoByFD(link); err != nil || info.Type != LinkTypePerfEvent {
+	if info, err := LinkInfoByFD(link); err != nil || info.Type != uapi.LinkTypePerfEvent {
 		t.Errorf("link info %+v, %v; want a perf event link", info, err)
 	}
 }

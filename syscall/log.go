@@ -4,15 +4,11 @@ import (
 	"errors"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 const (
-	// Verifier log levels (BPF_LOG_* of include/linux/bpf_verifier.h).
-	LogLevel1     = 1 // BPF_LOG_LEVEL1: the path that failed, and the totals
-	LogLevel2     = 2 // BPF_LOG_LEVEL2: every path, with register state
-	LogLevelStats = 4 // BPF_LOG_STATS: verification time and stack depth
-	LogLevelFixed = 8 // BPF_LOG_FIXED: keep the head of a log that does not fit, not the tail
-
 	// MinLogSize is the first log buffer tried. It holds the log of a
 	// typical failure at LogLevel1, which is mostly what gets logged.
 	MinLogSize = 64 << 10
@@ -58,7 +54,7 @@ func loadWithLog(level uint32, restarts *int, attempt loadAttempt) (int, string,
 		if err == nil {
 			return fd, "", nil
 		}
-		level = LogLevel1
+		level = uapi.LogLevel1
 	}
 
 	for size := MinLogSize; ; {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // fakeLoad plays the kernel for loadWithLog: each attempt pops the next
@@ -59,30 +61,30 @@ func TestLoadWithLog(t *testing.T) {
 			name:     "failure reloads with a log and reports its error",
 			outcomes: []fakeOutcome{{err: unix.EINVAL}, {err: unix.EACCES}},
 			wantFD:   -1, wantErr: unix.EACCES, wantLog: "log",
-			wantLevels: []uint32{0, LogLevel1}, wantSizes: []int{0, MinLogSize},
+			wantLevels: []uint32{0, uapi.LogLevel1}, wantSizes: []int{0, MinLogSize},
 		},
 		{
 			name:     "logged retry that succeeds keeps its fd and log",
 			outcomes: []fakeOutcome{{err: unix.EINVAL}, ok},
 			wantFD:   7, wantLog: "log",
-			wantLevels: []uint32{0, LogLevel1}, wantSizes: []int{0, MinLogSize},
+			wantLevels: []uint32{0, uapi.LogLevel1}, wantSizes: []int{0, MinLogSize},
 		},
 		{
 			name:     "a level logs from the first attempt",
-			level:    LogLevel2,
+			level:    uapi.LogLevel2,
 			outcomes: []fakeOutcome{ok},
-			wantFD:   7, wantLog: "log", wantLevels: []uint32{LogLevel2}, wantSizes: []int{MinLogSize},
+			wantFD:   7, wantLog: "log", wantLevels: []uint32{uapi.LogLevel2}, wantSizes: []int{MinLogSize},
 		},
 		{
 			name:     "grows to the size the kernel reports",
-			level:    LogLevel1,
+			level:    uapi.LogLevel1,
 			outcomes: []fakeOutcome{{err: unix.ENOSPC, trueSize: 100_000}, ok},
 			wantFD:   7, wantLog: "log",
-			wantLevels: []uint32{LogLevel1, LogLevel1}, wantSizes: []int{MinLogSize, 100_000},
+			wantLevels: []uint32{uapi.LogLevel1, uapi.LogLevel1}, wantSizes: []int{MinLogSize, 100_000},
 		},
 		{
 			name:     "grows fourfold without a reported size, up to the limit",
-			level:    LogLevel1,
+			level:    uapi.LogLevel1,
 			outcomes: []fakeOutcome{{err: unix.ENOSPC}},
 			wantFD:   -1, wantErr: unix.ENOSPC, wantLog: "log",
 			wantLevels: []uint32{1, 1, 1, 1, 1},
@@ -90,7 +92,7 @@ func TestLoadWithLog(t *testing.T) {
 		},
 		{
 			name:     "a reported size past the limit is cut to it",
-			level:    LogLevel1,
+			level:    uapi.LogLevel1,
 			outcomes: []fakeOutcome{{err: unix.ENOSPC, trueSize: 1 << 30}},
 			wantFD:   -1, wantErr: unix.ENOSPC, wantLog: "log",
 			wantLevels: []uint32{1, 1}, wantSizes: []int{MinLogSize, MaxLogSize},
@@ -104,7 +106,7 @@ func TestLoadWithLog(t *testing.T) {
 			name:     "EAGAIN restarts are bounded over the whole load",
 			outcomes: []fakeOutcome{{err: unix.EAGAIN}},
 			wantFD:   -1, wantErr: unix.EAGAIN, wantLog: "log",
-			wantLevels: append(slices.Repeat([]uint32{0}, MaxEAGAINRetries+1), LogLevel1),
+			wantLevels: append(slices.Repeat([]uint32{0}, MaxEAGAINRetries+1), uapi.LogLevel1),
 			wantSizes:  append(slices.Repeat([]int{0}, MaxEAGAINRetries+1), MinLogSize),
 			wantEAGAIN: MaxEAGAINRetries,
 		},

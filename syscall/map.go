@@ -3,6 +3,8 @@ package syscall
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // MapCreateAttr is the BPF_MAP_CREATE member of union bpf_attr.
@@ -14,7 +16,7 @@ type MapCreateAttr struct {
 	MapFlags              uint32
 	InnerMapFD            uint32
 	NumaNode              uint32
-	MapName               [ObjNameLen]byte
+	MapName               [uapi.ObjNameLen]byte
 	MapIfindex            uint32
 	BTFFD                 uint32
 	BTFKeyTypeID          uint32
@@ -30,7 +32,7 @@ type MapCreateAttr struct {
 
 // MapCreate creates a map and returns its fd.
 func MapCreate(attr *MapCreateAttr) (int, error) {
-	return bpf(CmdMapCreate, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
+	return bpf(uapi.CmdMapCreate, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
 }
 
 // mapElemAttr is the member of union bpf_attr shared by the element
@@ -61,34 +63,34 @@ func mapElem(cmd, fd int, key, value []byte, flags uint64) error {
 // rounded up to 8 bytes, for per-CPU maps). A nil key peeks at a queue or
 // stack. ENOENT means no such element.
 func MapLookupElem(fd int, key, value []byte) error {
-	return mapElem(CmdMapLookupElem, fd, key, value, 0)
+	return mapElem(uapi.CmdMapLookupElem, fd, key, value, 0)
 }
 
 // MapUpdateElem stores value under key. flags is UpdateAny, UpdateNoExist or
 // UpdateExist, optionally with FlagLock.
 func MapUpdateElem(fd int, key, value []byte, flags uint64) error {
-	return mapElem(CmdMapUpdateElem, fd, key, value, flags)
+	return mapElem(uapi.CmdMapUpdateElem, fd, key, value, flags)
 }
 
 // MapDeleteElem deletes the element stored under key.
 func MapDeleteElem(fd int, key []byte) error {
-	return mapElem(CmdMapDeleteElem, fd, key, nil, 0)
+	return mapElem(uapi.CmdMapDeleteElem, fd, key, nil, 0)
 }
 
 // MapLookupAndDeleteElem copies the value stored under key into value and
 // deletes the element; with a nil key it pops a queue or stack.
 func MapLookupAndDeleteElem(fd int, key, value []byte) error {
-	return mapElem(CmdMapLookupAndDeleteElem, fd, key, value, 0)
+	return mapElem(uapi.CmdMapLookupAndDeleteElem, fd, key, value, 0)
 }
 
 // MapGetNextKey writes the key following key into nextKey. A nil key asks
 // for the first key; ENOENT means key was the last.
 func MapGetNextKey(fd int, key, nextKey []byte) error {
-	return mapElem(CmdMapGetNextKey, fd, key, nextKey, 0)
+	return mapElem(uapi.CmdMapGetNextKey, fd, key, nextKey, 0)
 }
 
 // MapFreeze makes the map read-only for user space; programs may still
 // write to it unless it was created with FlagRdOnlyProg.
 func MapFreeze(fd int) error {
-	return mapElem(CmdMapFreeze, fd, nil, nil, 0)
+	return mapElem(uapi.CmdMapFreeze, fd, nil, nil, 0)
 }

@@ -8,19 +8,21 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 func TestArrayMap(t *testing.T) {
 	kernelTest(t)
 	fd := createMap(t, &MapCreateAttr{
-		MapType:    MapTypeArray,
+		MapType:    uapi.MapTypeArray,
 		KeySize:    4,
 		ValueSize:  8,
 		MaxEntries: 4,
 		MapName:    ObjName("rawload-test!"),
 	})
 
-	if err := MapUpdateElem(fd, u32(2), u64(0xdeadbeef), UpdateAny); err != nil {
+	if err := MapUpdateElem(fd, u32(2), u64(0xdeadbeef), uapi.UpdateAny); err != nil {
 		t.Fatal("update:", err)
 	}
 	got := make([]byte, 8)
@@ -34,8 +36,8 @@ func TestArrayMap(t *testing.T) {
 		t.Errorf("lookup past max_entries: %v, want ENOENT", err)
 	}
 	// Array elements always exist.
-	if err := MapUpdateElem(fd, u32(1), u64(1), UpdateNoExist); !errors.Is(err, unix.EEXIST) {
-		t.Errorf("update with UpdateNoExist: %v, want EEXIST", err)
+	if err := MapUpdateElem(fd, u32(1), u64(1), uapi.UpdateNoExist); !errors.Is(err, unix.EEXIST) {
+		t.Errorf("update with uapi.UpdateNoExist: %v, want EEXIST", err)
 	}
 	if err := MapDeleteElem(fd, u32(2)); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("delete from an array: %v, want EINVAL", err)
@@ -63,9 +65,9 @@ func TestArrayMap(t *testing.T) {
 	if err != nil {
 		t.Fatal("info:", err)
 	}
-	if info.Type != MapTypeArray || info.KeySize != 4 || info.ValueSize != 8 || info.MaxEntries != 4 {
+	if info.Type != uapi.MapTypeArray || info.KeySize != 4 || info.ValueSize != 8 || info.MaxEntries != 4 {
 		t.Errorf("info: type %d key %d value %d entries %d, want %d 4 8 4",
-			info.Type, info.KeySize, info.ValueSize, info.MaxEntries, MapTypeArray)
+			info.Type, info.KeySize, info.ValueSize, info.MaxEntries, uapi.MapTypeArray)
 	}
 	if info.Name != "rawloadtest" {
 		t.Errorf("info: name %q, want %q", info.Name, "rawloadtest")
@@ -77,7 +79,7 @@ func TestArrayMap(t *testing.T) {
 	if err := MapFreeze(fd); err != nil {
 		t.Fatal("freeze:", err)
 	}
-	if err := MapUpdateElem(fd, u32(2), u64(1), UpdateAny); !errors.Is(err, unix.EPERM) {
+	if err := MapUpdateElem(fd, u32(2), u64(1), uapi.UpdateAny); !errors.Is(err, unix.EPERM) {
 		t.Errorf("update after freeze: %v, want EPERM", err)
 	}
 	if err := MapLookupElem(fd, u32(2), got); err != nil || !bytes.Equal(got, u64(0xdeadbeef)) {
@@ -87,13 +89,13 @@ func TestArrayMap(t *testing.T) {
 
 func TestHashMapDelete(t *testing.T) {
 	kernelTest(t)
-	fd := createMap(t, &MapCreateAttr{MapType: MapTypeHash, KeySize: 4, ValueSize: 4, MaxEntries: 8, MapFlags: FlagNoPrealloc})
+	fd := createMap(t, &MapCreateAttr{MapType: uapi.MapTypeHash, KeySize: 4, ValueSize: 4, MaxEntries: 8, MapFlags: uapi.FlagNoPrealloc})
 
-	if err := MapUpdateElem(fd, u32(7), u32(70), UpdateNoExist); err != nil {
+	if err := MapUpdateElem(fd, u32(7), u32(70), uapi.UpdateNoExist); err != nil {
 		t.Fatal("update:", err)
 	}
-	if err := MapUpdateElem(fd, u32(7), u32(71), UpdateNoExist); !errors.Is(err, unix.EEXIST) {
-		t.Errorf("second update with UpdateNoExist: %v, want EEXIST", err)
+	if err := MapUpdateElem(fd, u32(7), u32(71), uapi.UpdateNoExist); !errors.Is(err, unix.EEXIST) {
+		t.Errorf("second update with uapi.UpdateNoExist: %v, want EEXIST", err)
 	}
 	if err := MapDeleteElem(fd, u32(7)); err != nil {
 		t.Fatal("delete:", err)
@@ -108,10 +110,10 @@ func TestHashMapDelete(t *testing.T) {
 
 func TestQueueLookupAndDelete(t *testing.T) {
 	kernelTest(t)
-	fd := createMap(t, &MapCreateAttr{MapType: MapTypeQueue, ValueSize: 4, MaxEntries: 4})
+	fd := createMap(t, &MapCreateAttr{MapType: uapi.MapTypeQueue, ValueSize: 4, MaxEntries: 4})
 
 	for _, v := range []uint32{1, 2} {
-		if err := MapUpdateElem(fd, nil, u32(v), UpdateAny); err != nil {
+		if err := MapUpdateElem(fd, nil, u32(v), uapi.UpdateAny); err != nil {
 			t.Fatal("push:", err)
 		}
 	}
@@ -131,7 +133,7 @@ func TestQueueLookupAndDelete(t *testing.T) {
 
 func TestMapGetByID(t *testing.T) {
 	kernelTest(t)
-	fd := createMap(t, &MapCreateAttr{MapType: MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	fd := createMap(t, &MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	info, err := MapInfoByFD(fd)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,8 @@ package syscall
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // objAttr is the BPF_OBJ_PIN and BPF_OBJ_GET member of union bpf_attr.
@@ -22,7 +24,7 @@ func ObjPin(fd int, path string) error {
 		return err
 	}
 	attr := objAttr{Pathname: pathAddr, BPFFD: uint32(fd)}
-	_, err = bpf(CmdObjPin, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err = bpf(uapi.CmdObjPin, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(p)
 	return err
 }
@@ -35,7 +37,7 @@ func ObjGet(path string, flags uint32) (int, error) {
 		return -1, err
 	}
 	attr := objAttr{Pathname: pathAddr, FileFlags: flags}
-	fd, err := bpf(CmdObjGet, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	fd, err := bpf(uapi.CmdObjGet, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(p)
 	return fd, err
 }
@@ -64,25 +66,25 @@ func getFDByID(cmd int, id uint32) (int, error) {
 
 // ProgGetNextID returns the smallest program ID above start; ENOENT means
 // there is none. Start at 0.
-func ProgGetNextID(start uint32) (uint32, error) { return getNextID(CmdProgGetNextID, start) }
+func ProgGetNextID(start uint32) (uint32, error) { return getNextID(uapi.CmdProgGetNextID, start) }
 
 // MapGetNextID is ProgGetNextID for maps.
-func MapGetNextID(start uint32) (uint32, error) { return getNextID(CmdMapGetNextID, start) }
+func MapGetNextID(start uint32) (uint32, error) { return getNextID(uapi.CmdMapGetNextID, start) }
 
 // BTFGetNextID is ProgGetNextID for BTF objects.
-func BTFGetNextID(start uint32) (uint32, error) { return getNextID(CmdBTFGetNextID, start) }
+func BTFGetNextID(start uint32) (uint32, error) { return getNextID(uapi.CmdBTFGetNextID, start) }
 
 // LinkGetNextID is ProgGetNextID for links.
-func LinkGetNextID(start uint32) (uint32, error) { return getNextID(CmdLinkGetNextID, start) }
+func LinkGetNextID(start uint32) (uint32, error) { return getNextID(uapi.CmdLinkGetNextID, start) }
 
 // ProgGetFDByID returns a new fd for the program with the given ID.
-func ProgGetFDByID(id uint32) (int, error) { return getFDByID(CmdProgGetFDByID, id) }
+func ProgGetFDByID(id uint32) (int, error) { return getFDByID(uapi.CmdProgGetFDByID, id) }
 
 // MapGetFDByID returns a new fd for the map with the given ID.
-func MapGetFDByID(id uint32) (int, error) { return getFDByID(CmdMapGetFDByID, id) }
+func MapGetFDByID(id uint32) (int, error) { return getFDByID(uapi.CmdMapGetFDByID, id) }
 
 // BTFGetFDByID returns a new fd for the BTF object with the given ID.
-func BTFGetFDByID(id uint32) (int, error) { return getFDByID(CmdBTFGetFDByID, id) }
+func BTFGetFDByID(id uint32) (int, error) { return getFDByID(uapi.CmdBTFGetFDByID, id) }
 
 // LinkGetFDByID returns a new fd for the link with the given ID.
-func LinkGetFDByID(id uint32) (int, error) { return getFDByID(CmdLinkGetFDByID, id) }
+func LinkGetFDByID(id uint32) (int, error) { return getFDByID(uapi.CmdLinkGetFDByID, id) }

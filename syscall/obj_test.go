@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 const bpffsRoot = "/sys/fs/bpf"
@@ -33,7 +35,7 @@ func bpffsDir(t *testing.T) string {
 func TestObjPinGet(t *testing.T) {
 	kernelTest(t)
 	dir := bpffsDir(t)
-	fd := createMap(t, &MapCreateAttr{MapType: MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	fd := createMap(t, &MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	info, err := MapInfoByFD(fd)
 	if err != nil {
 		t.Fatal(err)
@@ -51,12 +53,12 @@ func TestObjPinGet(t *testing.T) {
 	if info2, err := MapInfoByFD(got); err != nil || info2.ID != info.ID {
 		t.Errorf("ObjGet opened %+v, %v; want map %d", info2, err, info.ID)
 	}
-	if err := MapUpdateElem(got, u32(0), u32(5), UpdateAny); err != nil {
+	if err := MapUpdateElem(got, u32(0), u32(5), uapi.UpdateAny); err != nil {
 		t.Errorf("update through the pinned map: %v", err)
 	}
 
-	ro := closeOnCleanup(t, mustFD(t)(ObjGet(path, FlagRdOnly)))
-	if err := MapUpdateElem(ro, u32(0), u32(6), UpdateAny); !errors.Is(err, unix.EPERM) {
+	ro := closeOnCleanup(t, mustFD(t)(ObjGet(path, uapi.FlagRdOnly)))
+	if err := MapUpdateElem(ro, u32(0), u32(6), uapi.UpdateAny); !errors.Is(err, unix.EPERM) {
 		t.Errorf("update through a read-only fd: %v, want EPERM", err)
 	}
 	value := make([]byte, 4)

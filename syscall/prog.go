@@ -1,6 +1,10 @@
 package syscall
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/rawload/rawload/internal/uapi"
+)
 
 // ProgLoadAttr is the BPF_PROG_LOAD member of union bpf_attr.
 type ProgLoadAttr struct {
@@ -13,7 +17,7 @@ type ProgLoadAttr struct {
 	LogBuf             uint64
 	KernVersion        uint32
 	ProgFlags          uint32
-	ProgName           [ObjNameLen]byte
+	ProgName           [uapi.ObjNameLen]byte
 	ProgIfindex        uint32
 	ExpectedAttachType uint32
 	ProgBTFFD          uint32
@@ -40,5 +44,5 @@ type ProgLoadAttr struct {
 // ProgLoadRaw makes one BPF_PROG_LOAD attempt and returns the program's fd.
 // The kernel writes LogTrueSize back into attr.
 func ProgLoadRaw(attr *ProgLoadAttr) (int, error) {
-	return bpf(CmdProgLoad, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
+	return bpf(uapi.CmdProgLoad, unsafe.Pointer(attr), unsafe.Sizeof(*attr))
 }

@@ -11,12 +11,14 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // socketFilter returns options for a socket filter that returns ret.
 func socketFilter(name string, ret int32) *ProgLoadOptions {
 	return &ProgLoadOptions{
-		Type:    ProgTypeSocketFilter,
+		Type:    uapi.ProgTypeSocketFilter,
 		Name:    name,
 		Insns:   asm(movImm(0, ret), exit()),
 		License: "GPL",
@@ -47,13 +49,13 @@ func TestProgLoadAndTestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal("info:", err)
 	}
-	if info.Type != ProgTypeSocketFilter || info.Name != "ret42" || info.ID == 0 {
+	if info.Type != uapi.ProgTypeSocketFilter || info.Name != "ret42" || info.ID == 0 {
 		t.Errorf("info: type %d name %q id %d", info.Type, info.Name, info.ID)
 	}
 	if info.VerifiedInsns != 2 || info.XlatedProgLen != 16 {
 		t.Errorf("info: verified %d insns, xlated %d bytes; want 2 and 16", info.VerifiedInsns, info.XlatedProgLen)
 	}
-	if !info.GPLCompatible || info.Tag == [TagSize]byte{} || info.LoadTime == 0 || len(info.MapIDs) != 0 {
+	if !info.GPLCompatible || info.Tag == [uapi.TagSize]byte{} || info.LoadTime == 0 || len(info.MapIDs) != 0 {
 		t.Errorf("info: gpl %v tag %x load time %d map ids %v", info.GPLCompatible, info.Tag, info.LoadTime, info.MapIDs)
 	}
 
@@ -67,7 +69,7 @@ func TestProgLoadAndTestRun(t *testing.T) {
 func TestProgLoadLogOnSuccess(t *testing.T) {
 	kernelTest(t)
 	o := socketFilter("logged", 0)
-	o.LogLevel = LogLevel1
+	o.LogLevel = uapi.LogLevel1
 	_, res := loadProg(t, o)
 	if !strings.Contains(res.Log, "processed 2 insns") {
 		t.Errorf("log at level 1 lacks the totals:\n%s", res.Log)
@@ -76,11 +78,11 @@ func TestProgLoadLogOnSuccess(t *testing.T) {
 
 func TestProgLoadVerifierError(t *testing.T) {
 	kernelTest(t)
-	for _, level := range []uint32{0, LogLevel1} {
+	for _, level := range []uint32{0, uapi.LogLevel1} {
 		t.Run(fmt.Sprint("level", level), func(t *testing.T) {
 			// r0 is never written, so exit returns an uninitialized register.
 			res, err := ProgLoad(&ProgLoadOptions{
-				Type:     ProgTypeSocketFilter,
+				Type:     uapi.ProgTypeSocketFilter,
 				Insns:    asm(exit()),
 				License:  "GPL",
 				LogLevel: level,
@@ -113,11 +115,11 @@ func TestProgLoadLogGrowth(t *testing.T) {
 	insns = append(insns, exit())
 
 	fd, res := loadProg(t, &ProgLoadOptions{
-		Type:     ProgTypeSocketFilter,
+		Type:     uapi.ProgTypeSocketFilter,
 		Name:     "biglog",
 		Insns:    asm(insns...),
 		License:  "GPL",
-		LogLevel: LogLevel2,
+		LogLevel: uapi.LogLevel2,
 	})
 	if len(res.Log) <= MinLogSize {
 		t.Fatalf("log is %d bytes, no bigger than the first buffer; the test does not exercise growth", len(res.Log))
@@ -147,8 +149,8 @@ func TestProgLoadLogGrowth(t *testing.T) {
 
 func TestProgInfoMapIDs(t *testing.T) {
 	kernelTest(t)
-	used := createMap(t, &MapCreateAttr{MapType: MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	bound := createMap(t, &MapCreateAttr{MapType: MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	used := createMap(t, &MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	bound := createMap(t, &MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	usedInfo, err := MapInfoByFD(used)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +161,7 @@ func TestProgInfoMapIDs(t *testing.T) {
 	}
 
 	insns := append(ldMapFD(1, used), movImm(0, 0), exit())
-	fd, _ := loadProg(t, &ProgLoadOptions{Type: ProgTypeSocketFilter, Insns: asm(insns...), License: "GPL"})
+	fd, _ := loadProg(t, &ProgLoadOptions{Type: uapi.ProgTypeSocketFilter, Insns: asm(insns...), License: "GPL"})
 	info, err := ProgInfoByFD(fd)
 	if err != nil {
 		t.Fatal(err)
@@ -208,7 +210,7 @@ func TestProgLoadConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for i := range 8 {
 				o := socketFilter(fmt.Sprintf("g%d_%d", g, i), int32(i))
-				o.LogLevel = LogLevel1
+				o.LogLevel = uapi.LogLevel1
 				res, err := ProgLoad(o)
 				if err != nil {
 					errs <- err
@@ -265,7 +267,7 @@ func TestObjName(t *testing.T) {
 		if s := unix.ByteSliceToString(got[:]); s != tc.want {
 			t.Errorf("ObjName(%q) = %q, want %q", tc.in, s, tc.want)
 		}
-		if got[ObjNameLen-1] != 0 {
+		if got[uapi.ObjNameLen-1] != 0 {
 			t.Errorf("ObjName(%q) fills the last byte", tc.in)
 		}
 	}

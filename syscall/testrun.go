@@ -3,6 +3,8 @@ package syscall
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 // progTestRunAttr is the test member of union bpf_attr.
@@ -69,7 +71,7 @@ func ProgTestRun(o *ProgTestRunOptions) (ProgTestRunResult, error) {
 		CPU:         o.CPU,
 		BatchSize:   o.BatchSize,
 	}
-	_, err := bpf(CmdProgTestRun, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
+	_, err := bpf(uapi.CmdProgTestRun, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
 	runtime.KeepAlive(o)
 	res := ProgTestRunResult{
 		Retval:      attr.Retval,

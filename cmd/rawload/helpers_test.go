@@ -14,11 +14,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
 var kernelProbe = sync.OnceValue(func() error {
-	fd, err := syscall.MapCreate(&syscall.MapCreateAttr{MapType: syscall.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	fd, err := syscall.MapCreate(&syscall.MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
 	if err == nil {
 		unix.Close(fd)
 	}

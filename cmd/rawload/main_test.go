@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/bpf"
-	"github.com/rawload/rawload/syscall"
+	"github.com/rawload/rawload/internal/uapi"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -137,26 +137,26 @@ processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
 
 func TestTypeNames(t *testing.T) {
 	// The tables cover every type the syscall package knows.
-	if len(progTypes) != syscall.ProgTypeNetfilter+1 {
-		t.Errorf("%d program type names, want %d", len(progTypes), syscall.ProgTypeNetfilter+1)
+	if len(progTypes) != uapi.ProgTypeNetfilter+1 {
+		t.Errorf("%d program type names, want %d", len(progTypes), uapi.ProgTypeNetfilter+1)
 	}
-	if len(mapTypes) != syscall.MapTypeArena+1 {
-		t.Errorf("%d map type names, want %d", len(mapTypes), syscall.MapTypeArena+1)
+	if len(mapTypes) != uapi.MapTypeArena+1 {
+		t.Errorf("%d map type names, want %d", len(mapTypes), uapi.MapTypeArena+1)
 	}
 	for _, tc := range []struct {
 		got, want string
 	}{
-		{progTypeName(syscall.ProgTypeSocketFilter), "socket_filter"},
-		{progTypeName(syscall.ProgTypeRawTracepoint), "raw_tracepoint"},
-		{progTypeName(syscall.ProgTypeRawTracepointWritable), "raw_tracepoint_writable"},
-		{progTypeName(syscall.ProgTypeSKLookup), "sk_lookup"},
-		{progTypeName(syscall.ProgTypeNetfilter), "netfilter"},
+		{progTypeName(uapi.ProgTypeSocketFilter), "socket_filter"},
+		{progTypeName(uapi.ProgTypeRawTracepoint), "raw_tracepoint"},
+		{progTypeName(uapi.ProgTypeRawTracepointWritable), "raw_tracepoint_writable"},
+		{progTypeName(uapi.ProgTypeSKLookup), "sk_lookup"},
+		{progTypeName(uapi.ProgTypeNetfilter), "netfilter"},
 		{progTypeName(1000), "prog_type(1000)"},
-		{mapTypeName(syscall.MapTypeHash), "hash"},
-		{mapTypeName(syscall.MapTypeLRUHash), "lru_hash"},
-		{mapTypeName(syscall.MapTypeReuseportSockArray), "reuseport_sockarray"},
-		{mapTypeName(syscall.MapTypeRingBuf), "ringbuf"},
-		{mapTypeName(syscall.MapTypeArena), "arena"},
+		{mapTypeName(uapi.MapTypeHash), "hash"},
+		{mapTypeName(uapi.MapTypeLRUHash), "lru_hash"},
+		{mapTypeName(uapi.MapTypeReuseportSockArray), "reuseport_sockarray"},
+		{mapTypeName(uapi.MapTypeRingBuf), "ringbuf"},
+		{mapTypeName(uapi.MapTypeArena), "arena"},
 		{mapTypeName(1000), "map_type(1000)"},
 		{pinningName(0), "none"},
 		{pinningName(1), "by_name"},

@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Commands of bpf(2) (enum bpf_cmd), its first argument.
 const (

@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Source-register values that give an instruction a meaning beyond its opcode.
 // PseudoMapFD through PseudoMapIdxValue mark a load-imm64 (insn[0].src_reg);

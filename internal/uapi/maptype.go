@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Map types (enum bpf_map_type), for MapCreateAttr.MapType and MapInfo.Type.
 const (

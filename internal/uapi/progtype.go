@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Program types (enum bpf_prog_type), for ProgLoadAttr.ProgType and ProgInfo.Type.
 const (

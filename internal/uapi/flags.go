@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Flags of BPF_MAP_CREATE's map_flags (UAPI: "flags for BPF_MAP_CREATE command").
 // Some are reused elsewhere: FlagRdOnly and FlagWrOnly in the file_flags of

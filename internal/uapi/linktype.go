@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Link types (enum bpf_link_type), as the kernel reports them in link info.
 const (

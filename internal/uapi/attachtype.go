@@ -1,4 +1,4 @@
-package syscall
+package uapi
 
 // Attach types (enum bpf_attach_type): the expected_attach_type of BPF_PROG_LOAD
 // and the attach_type of BPF_PROG_ATTACH and BPF_LINK_CREATE.
