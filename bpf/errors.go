@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -80,4 +81,22 @@ func asVerifierError(p *Program, err error) error {
 	verr = &VerifierError{Program: p.Name(), Err: err}
 	errors.As(err, &verr.Errno)
 	return verr
+}
+
+// processedInsns reads "processed N insns" from a verifier log: the only
+// count the kernel gives for a program it rejected.
+func processedInsns(log string) uint32 {
+	i := strings.LastIndex(log, "processed ")
+	if i < 0 {
+		return 0
+	}
+	fields := strings.Fields(log[i+len("processed "):])
+	if len(fields) < 2 || fields[1] != "insns" {
+		return 0
+	}
+	n, err := strconv.ParseUint(fields[0], 10, 32)
+	if err != nil {
+		return 0
+	}
+	return uint32(n)
 }

@@ -39,12 +39,12 @@ func TestCiliumExamples(t *testing.T) {
 				loaded++
 				continue
 			}
-			if !isTrampoline(p.Kind()) {
+			if !isTrampoline(p.spec.Kind) {
 				t.Errorf("%s/%s: %v", name, p.Name(), err)
 				continue
 			}
 			var fn *btf.Func
-			must(t, vmlinux.TypeByName(p.Kind().AttachTo, &fn))
+			must(t, vmlinux.TypeByName(p.spec.Kind.AttachTo, &fn))
 			id, err2 := vmlinux.TypeID(fn)
 			must(t, err2)
 			if p.AttachBTFID() != uint32(id) {

@@ -43,7 +43,7 @@ func (p *Program) Attach() (*Link, error) {
 	if fd < 0 {
 		return nil, fmt.Errorf("program %s: attach: %w", p.Name(), ErrNotLoaded)
 	}
-	kind := p.Kind()
+	kind := p.spec.Kind
 	switch kind.Convention {
 	case "raw_tp", "raw_tracepoint":
 		if kind.AttachTo == "" {

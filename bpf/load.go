@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 )
 
 // loadTx records what one load call did, so that a failure undoes exactly
@@ -39,10 +40,20 @@ func (tx *loadTx) loaded(p *Program) {
 // that no loaded program uses.
 func (tx *loadTx) rollback(o *Object) {
 	tx.mu.Lock()
-	defer tx.mu.Unlock()
-	for _, p := range tx.programs {
+	programs := tx.programs
+	tx.programs = nil
+	tx.mu.Unlock()
+	for _, p := range programs {
 		p.Unload()
 	}
+	tx.releaseUnused(o)
+}
+
+// releaseUnused destroys the maps tx created that no loaded program
+// uses: those only failed programs wanted.
+func (tx *loadTx) releaseUnused(o *Object) {
+	tx.mu.Lock()
+	defer tx.mu.Unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, m := range tx.maps {
@@ -50,7 +61,7 @@ func (tx *loadTx) rollback(o *Object) {
 			m.destroyLocked()
 		}
 	}
-	tx.maps, tx.programs = nil, nil
+	tx.maps = nil
 }
 
 // Load loads every Auto program, creating the maps they use, with
@@ -60,14 +71,70 @@ func (tx *loadTx) rollback(o *Object) {
 // every failure is returned, joined; a verifier rejection is a
 // *VerifierError.
 func (o *Object) Load(ctx context.Context) error {
+	queue, err := o.startLoad()
+	if err != nil {
+		return err
+	}
+	tx := newLoadTx()
+	var errs []error
+	for _, r := range o.loadAll(ctx, queue, tx) {
+		if r.Err != nil {
+			errs = append(errs, r.Err)
+		}
+	}
+	if len(errs) > 0 {
+		tx.rollback(o)
+		return errors.Join(errs...)
+	}
+	return nil
+}
+
+// LoadResult is what loading one program did.
+type LoadResult struct {
+	Program *Program
+	// Err is nil for a loaded program; otherwise a *VerifierError, or
+	// the context's error for a program never attempted.
+	Err error
+	// Duration is the wall time of the program's load, maps it created
+	// included.
+	Duration time.Duration
+	// VerifiedInsns is the number of instructions the verifier processed:
+	// from the kernel's program info when loaded, from the log when the
+	// verifier rejected the program.
+	VerifiedInsns uint32
+}
+
+// LoadEach is Object.Load without all-or-nothing, for tools that want a
+// verdict per program: every Auto program is attempted, a failure never
+// stops the others, and the programs that loaded stay loaded. Maps this
+// call created that no loaded program uses are destroyed again. The
+// results are in file order; the error is only for the Object itself
+// (closed, or already loaded).
+func (o *Object) LoadEach(ctx context.Context) ([]LoadResult, error) {
+	queue, err := o.startLoad()
+	if err != nil {
+		return nil, err
+	}
+	tx := newLoadTx()
+	results := o.loadAll(ctx, queue, tx)
+	tx.releaseUnused(o)
+	slices.SortFunc(results, func(a, b LoadResult) int { return cmp.Compare(a.Program.index, b.Program.index) })
+	for i := range results {
+		results[i].VerifiedInsns = results[i].Program.verifiedInsns(results[i].Err)
+	}
+	return results, nil
+}
+
+// startLoad fixes the load types and returns the Auto programs, largest
+// first, so that one big program does not become the tail.
+func (o *Object) startLoad() ([]*Program, error) {
 	o.mu.Lock()
+	defer o.mu.Unlock()
 	switch {
 	case o.closed:
-		o.mu.Unlock()
-		return ErrClosed
+		return nil, ErrClosed
 	case o.loaded:
-		o.mu.Unlock()
-		return ErrAlreadyLoaded
+		return nil, ErrAlreadyLoaded
 	}
 	o.loaded = true
 	var queue []*Program
@@ -76,57 +143,53 @@ func (o *Object) Load(ctx context.Context) error {
 			queue = append(queue, p)
 		}
 	}
-	o.mu.Unlock()
-
 	slices.SortStableFunc(queue, func(a, b *Program) int { return cmp.Compare(len(b.insns), len(a.insns)) })
-	tx := newLoadTx()
-	errs := o.loadAll(ctx, queue, tx)
-	if len(errs) > 0 {
-		tx.rollback(o)
-		return errors.Join(errs...)
-	}
-	return nil
+	return queue, nil
 }
 
-func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []error {
+// loadAll loads queue from a pool of workers and returns a result per
+// program, in queue order. Once ctx is done no further program starts;
+// those left get ctx's error.
+func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []LoadResult {
+	results := make([]LoadResult, len(queue))
+	for i, p := range queue {
+		results[i].Program = p
+	}
 	workers := o.opts.Parallelism
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(queue))
-	next := make(chan *Program)
-	var (
-		mu   sync.Mutex
-		errs []error
-		wg   sync.WaitGroup
-	)
+	next := make(chan int)
+	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for p := range next {
-				if err := p.load(tx); err != nil {
-					mu.Lock()
-					errs = append(errs, asVerifierError(p, err))
-					mu.Unlock()
+			for i := range next {
+				r := &results[i]
+				start := time.Now()
+				if err := r.Program.load(tx); err != nil {
+					r.Err = asVerifierError(r.Program, err)
 				}
+				r.Duration = time.Since(start)
 			}
 		}()
 	}
-	for _, p := range queue {
+	for i := range queue {
 		if ctx.Err() == nil {
 			select {
-			case next <- p:
+			case next <- i:
 				continue
 			case <-ctx.Done():
 			}
 		}
-		mu.Lock()
-		errs = append(errs, fmt.Errorf("object load: %w", ctx.Err()))
-		mu.Unlock()
+		for j := i; j < len(queue); j++ {
+			results[j].Err = fmt.Errorf("program %s: not loaded: %w", queue[j].Name(), ctx.Err())
+		}
 		break
 	}
 	close(next)
 	wg.Wait()
-	return errs
+	return results
 }

@@ -61,8 +61,8 @@ func newMap(obj *Object, index int, spec *reloc.MapSpec, slot int) *Map {
 // legacy map, the section name of global data.
 func (m *Map) Name() string { return m.spec.Name }
 
-// Spec is the map's definition as read from the object.
-func (m *Map) Spec() *reloc.MapSpec { return m.spec }
+// Spec describes the map as the object file defines it.
+func (m *Map) Spec() MapSpec { return mapSpec(m.spec) }
 
 // FD is the map's slot: the same number for the Object's whole life.
 func (m *Map) FD() int { return m.slot }

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/elf"
 	"github.com/rawload/rawload/fdtable"
 	"github.com/rawload/rawload/ldimm64"
 	"github.com/rawload/rawload/reloc"
@@ -61,16 +62,22 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	if opts == nil {
 		opts = &Options{}
 	}
+	file, err := elf.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	parsed := time.Since(start)
 	// Refuse a foreign byte order before linking, which would apply CO-RE
 	// against the kernel's BTF for nothing.
-	if order, ok := elfByteOrder(data); ok && !isNative(order) {
-		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, order)
+	if !isNative(file.ByteOrder) {
+		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, file.ByteOrder)
 	}
-	spec, err := reloc.Link(data, &reloc.LinkOptions{TargetBTF: opts.targetBTF, MarshalBTF: btfMarshalOptions()})
+	spec, err := reloc.LinkFile(file, data, &reloc.LinkOptions{TargetBTF: opts.targetBTF, MarshalBTF: btfMarshalOptions()})
 	if err != nil {
 		return nil, err
 	}
 	obj := &Object{name: name, spec: spec, opts: *opts, vars: make(map[string]*reloc.Variable)}
+	obj.stats.Parse = parsed
 	obj.btf.fd = -1
 	obj.table, err = fdtable.New()
 	if err != nil {
@@ -102,20 +109,6 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	}
 	obj.stats.Open = time.Since(start)
 	return obj, nil
-}
-
-// elfByteOrder reads the byte order an ELF header declares (EI_DATA).
-func elfByteOrder(data []byte) (binary.ByteOrder, bool) {
-	if len(data) < 6 || string(data[:4]) != "\x7fELF" {
-		return nil, false
-	}
-	switch data[5] {
-	case 1:
-		return binary.LittleEndian, true
-	case 2:
-		return binary.BigEndian, true
-	}
-	return nil, false
 }
 
 func isNative(bo binary.ByteOrder) bool {
@@ -183,6 +176,10 @@ func (o *Object) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Spec describes the object as its file does; CO-RE and externs resolved
+// at Open do not change it.
+func (o *Object) Spec() *Spec { return newSpec(o.spec) }
 
 // Name is the base name of the object file, empty for OpenBytes.
 func (o *Object) Name() string { return o.name }

@@ -18,6 +18,7 @@ import (
 // load passes the same bytes.
 type Program struct {
 	obj   *Object
+	index int // in Object.programs: file order
 	spec  *reloc.Program
 	insns []byte
 	maps  []*Map
@@ -48,7 +49,7 @@ func (o *Object) newProgram(ps *reloc.Program) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Program{obj: o, spec: ps, insns: insns, loadType: LoadAuto, fd: -1}
+	p := &Program{obj: o, index: len(o.programs), spec: ps, insns: insns, loadType: LoadAuto, fd: -1}
 	for _, index := range ps.Maps {
 		p.maps = append(p.maps, o.maps[index])
 	}
@@ -74,9 +75,8 @@ func (p *Program) Name() string { return p.spec.Name }
 // Section is the ELF section the program was found in.
 func (p *Program) Section() string { return p.spec.Section }
 
-// Kind is what the section name says: program type, expected attach type
-// and attach target.
-func (p *Program) Kind() reloc.ProgramKind { return p.spec.Kind }
+// Spec describes the program as the object file does.
+func (p *Program) Spec() ProgramSpec { return programSpec(p.obj.spec, p.spec) }
 
 // Err is why the program cannot be loaded, known at Open: an unknown
 // section, a feature rawload does not support yet, or a kernel symbol or
@@ -371,4 +371,22 @@ func (p *Program) VerifiedInsns() (uint32, error) {
 		return 0, fmt.Errorf("program %s: info: %w", p.Name(), err)
 	}
 	return info.VerifiedInsns, nil
+}
+
+// verifiedInsns is VerifiedInsns for a program that loaded (loadErr nil),
+// and what the verifier's log says it processed for one it rejected; 0
+// when neither knows.
+func (p *Program) verifiedInsns(loadErr error) uint32 {
+	var verr *VerifierError
+	if errors.As(loadErr, &verr) {
+		return processedInsns(verr.Log)
+	}
+	if loadErr != nil {
+		return 0
+	}
+	n, err := p.VerifiedInsns()
+	if err != nil {
+		return processedInsns(p.VerifierLog())
+	}
+	return n
 }

@@ -6,6 +6,8 @@ import "time"
 // `rawload bench` breaks a load down into. Verification is nearly all of
 // a heavy load; the rest is what the loader adds.
 type Stats struct {
+	// Parse is the part of Open that read the ELF file.
+	Parse time.Duration
 	// Open is the time Open took: parsing, linking, CO-RE (with the
 	// kernel's BTF if this Object was the first to need it), reserving
 	// slots and resolving externs.

@@ -60,6 +60,7 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 	index := len(l.obj.Maps)
 	l.dataMapOf[sec.Index] = index
 	l.obj.Maps = append(l.obj.Maps, m)
+	ds, _ := m.Value.(*btf.Datasec)
 	for _, sym := range l.symbolsIn(sec) {
 		if sym.Type != elf.STT_OBJECT {
 			continue
@@ -70,7 +71,22 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 			Map:     index,
 			Offset:  sym.Value,
 			Size:    sym.Size,
+			Type:    datasecVarType(ds, sym.Name),
 		})
+	}
+	return nil
+}
+
+// datasecVarType is the BTF type of the variable called name in ds, or
+// nil: objects built without BTF, and static variables clang leaves out.
+func datasecVarType(ds *btf.Datasec, name string) btf.Type {
+	if ds == nil {
+		return nil
+	}
+	for _, vsi := range ds.Vars {
+		if v, ok := vsi.Type.(*btf.Var); ok && v.Name == name {
+			return v.Type
+		}
 	}
 	return nil
 }

@@ -85,4 +85,6 @@ type Variable struct {
 	Map     int // index into Object.Maps
 	Offset  uint64
 	Size    uint64
+	// Type is the variable's BTF type, nil when the object has none.
+	Type btf.Type
 }

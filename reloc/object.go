@@ -44,6 +44,12 @@ func Link(data []byte, opts *LinkOptions) (*Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	return LinkFile(f, data, opts)
+}
+
+// LinkFile links an object file that elf.Parse read from data, for
+// callers that time or inspect the parse on its own.
+func LinkFile(f *elf.File, data []byte, opts *LinkOptions) (*Object, error) {
 	l := &linker{file: f, obj: &Object{ByteOrder: f.ByteOrder}}
 	if opts != nil {
 		l.opts = *opts

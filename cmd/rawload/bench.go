@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rawload/rawload/bpf"
-	"github.com/rawload/rawload/elf"
 )
 
 // benchRun is where one Open, Object.Load and Close of an object went.
@@ -73,12 +72,6 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 func benchOnce(ctx context.Context, data []byte, opts *bpf.Options) (benchRun, error) {
 	var r benchRun
-	start := time.Now()
-	if _, err := elf.Parse(data); err != nil {
-		return r, err
-	}
-	r.Parse = time.Since(start)
-
 	obj, err := bpf.OpenBytes(data, opts)
 	if err != nil {
 		return r, err
@@ -90,10 +83,10 @@ func benchOnce(ctx context.Context, data []byte, opts *bpf.Options) (benchRun, e
 	}
 	r.LoadWall = time.Since(loadStart)
 	s := obj.Stats()
-	r.Relocate = s.Open - min(r.Parse, s.Open)
+	r.Parse, r.Relocate = s.Parse, s.Open-s.Parse
 	r.ObjectBTF, r.MapCreate, r.ProgLoad = s.ObjectBTF, s.MapCreate, s.ProgLoad
 	r.Programs, r.Maps, r.Restarts = s.ProgLoads, s.MapsCreated, s.Restarts
-	r.Total = r.Parse + s.Open + r.LoadWall
+	r.Total = s.Open + r.LoadWall
 	return r, nil
 }
 

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/rawload/rawload/bpf"
 )
 
@@ -273,9 +271,8 @@ func (d *demo) triggerAndExpect(want ...bool) (string, error) {
 			return "", err
 		}
 	}
-	unix.Getppid()
-	var st unix.Stat_t
-	unix.Stat("/", &st)
+	os.Getppid()
+	os.Stat("/")
 	var (
 		seen     []string
 		mismatch error

@@ -5,12 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
-	"slices"
 	"strconv"
 	"strings"
 
-	"github.com/rawload/rawload/reloc"
+	"github.com/rawload/rawload/bpf"
 )
 
 // inspection is the JSON document of `inspect --json`.
@@ -24,26 +22,31 @@ type inspection struct {
 }
 
 type inspectedProgram struct {
-	Name    string   `json:"name"`
-	Section string   `json:"section"`
-	Type    string   `json:"type"`
-	Insns   int      `json:"insns"`
-	Maps    []string `json:"maps"`
-	CORE    int      `json:"core_relocations"`
-	Externs []string `json:"externs"`
-	Error   string   `json:"error,omitempty"`
+	Name     string   `json:"name"`
+	Section  string   `json:"section"`
+	Type     string   `json:"type"`
+	AttachTo string   `json:"attach_to,omitempty"`
+	Insns    int      `json:"insns"`
+	Maps     []string `json:"maps"`
+	CORE     int      `json:"core_relocations"`
+	Externs  []string `json:"externs"`
+	Error    string   `json:"error,omitempty"`
 }
 
 type inspectedMap struct {
-	Name       string `json:"name"`
-	Type       string `json:"type"`
-	KeySize    uint32 `json:"key_size"`
-	ValueSize  uint32 `json:"value_size"`
-	MaxEntries uint32 `json:"max_entries"`
-	Flags      uint32 `json:"flags"`
-	Pinning    string `json:"pinning"`
-	Source     string `json:"source"`
-	Error      string `json:"error,omitempty"`
+	Name       string        `json:"name"`
+	Type       string        `json:"type"`
+	KeySize    uint32        `json:"key_size"`
+	ValueSize  uint32        `json:"value_size"`
+	MaxEntries uint32        `json:"max_entries"`
+	Flags      uint32        `json:"flags"`
+	MapExtra   uint64        `json:"map_extra,omitempty"`
+	Pinning    string        `json:"pinning"`
+	Source     string        `json:"source"`
+	KeyType    string        `json:"key_type,omitempty"`
+	ValueType  string        `json:"value_type,omitempty"`
+	Inner      *inspectedMap `json:"inner,omitempty"`
+	Error      string        `json:"error,omitempty"`
 }
 
 type inspectedGlobal struct {
@@ -51,9 +54,10 @@ type inspectedGlobal struct {
 	Section string `json:"section"`
 	Offset  uint64 `json:"offset"`
 	Size    uint64 `json:"size"`
+	Type    string `json:"type,omitempty"`
 }
 
-// runInspect links the object without a kernel, so it works for objects
+// runInspect describes the object without a kernel, so it works for objects
 // of either byte order and on machines where bpf(2) is not permitted.
 func runInspect(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("inspect", "[--json] OBJ", stderr)
@@ -80,65 +84,68 @@ func runInspect(_ context.Context, args []string, stdout, stderr io.Writer) int 
 }
 
 func inspect(path string) (*inspection, error) {
-	data, err := os.ReadFile(path)
+	spec, err := bpf.ReadSpec(path)
 	if err != nil {
 		return nil, err
 	}
-	obj, err := reloc.Link(data, nil)
-	if err != nil {
-		return nil, fmt.Errorf("object %s: %w", path, err)
-	}
 	ins := &inspection{
 		Object:    path,
-		ByteOrder: byteOrderName(obj.ByteOrder),
-		License:   obj.License,
+		ByteOrder: byteOrderName(spec.ByteOrder),
+		License:   spec.License,
 		Programs:  []inspectedProgram{},
 		Maps:      []inspectedMap{},
 		Globals:   []inspectedGlobal{},
 	}
-	for _, p := range obj.Programs {
+	for _, p := range spec.Programs {
 		ip := inspectedProgram{
-			Name:    p.Name,
-			Section: p.Section,
-			Type:    progTypeName(p.Kind.Type),
-			Insns:   p.InsnCount(),
-			Maps:    []string{},
-			CORE:    p.CORE,
-			Externs: []string{},
-		}
-		for _, i := range p.Maps {
-			ip.Maps = append(ip.Maps, obj.Maps[i].Name)
+			Name:     p.Name,
+			Section:  p.Section,
+			Type:     p.Type.String(),
+			AttachTo: p.AttachTo,
+			Insns:    p.Insns,
+			Maps:     p.Maps,
+			CORE:     p.CORERelocations,
+			Externs:  []string{},
 		}
 		for _, ext := range p.Externs {
-			if !slices.Contains(ip.Externs, ext.Name) {
-				ip.Externs = append(ip.Externs, ext.Name)
-			}
+			ip.Externs = append(ip.Externs, ext.Name)
 		}
 		if p.Err != nil {
 			ip.Error = p.Err.Error()
 		}
 		ins.Programs = append(ins.Programs, ip)
 	}
-	for _, m := range obj.Maps {
-		im := inspectedMap{
-			Name:       m.Name,
-			Type:       mapTypeName(m.Type),
-			KeySize:    m.KeySize,
-			ValueSize:  m.ValueSize,
-			MaxEntries: m.MaxEntries,
-			Flags:      m.Flags,
-			Pinning:    pinningName(m.Pinning),
-			Source:     m.Source.String(),
-		}
-		if m.Err != nil {
-			im.Error = m.Err.Error()
-		}
-		ins.Maps = append(ins.Maps, im)
+	for _, m := range spec.Maps {
+		ins.Maps = append(ins.Maps, inspectMap(m))
 	}
-	for _, v := range obj.Variables {
-		ins.Globals = append(ins.Globals, inspectedGlobal{Name: v.Name, Section: v.Section, Offset: v.Offset, Size: v.Size})
+	for _, v := range spec.Variables {
+		ins.Globals = append(ins.Globals, inspectedGlobal{Name: v.Name, Section: v.Section, Offset: v.Offset, Size: v.Size, Type: v.Type})
 	}
 	return ins, nil
+}
+
+func inspectMap(m bpf.MapSpec) inspectedMap {
+	im := inspectedMap{
+		Name:       m.Name,
+		Type:       m.Type.String(),
+		KeySize:    m.KeySize,
+		ValueSize:  m.ValueSize,
+		MaxEntries: m.MaxEntries,
+		Flags:      m.Flags,
+		MapExtra:   m.MapExtra,
+		Pinning:    m.Pinning.String(),
+		Source:     m.Source.String(),
+		KeyType:    m.KeyType,
+		ValueType:  m.ValueType,
+	}
+	if m.Inner != nil {
+		inner := inspectMap(*m.Inner)
+		im.Inner = &inner
+	}
+	if m.Err != nil {
+		im.Error = m.Err.Error()
+	}
+	return im
 }
 
 func byteOrderName(bo binary.ByteOrder) string {

@@ -67,11 +67,11 @@ func TestInspectLoader(t *testing.T) {
 	}
 
 	wantGlobals := []inspectedGlobal{
-		{Name: "data_counter", Section: ".data", Offset: 0, Size: 8},
-		{Name: "rodata_magic", Section: ".rodata", Offset: 0, Size: 4},
-		{Name: "extra_val", Section: ".data.extra", Offset: 0, Size: 4},
-		{Name: "bss_hits", Section: ".bss", Offset: 0, Size: 8},
-		{Name: "str_len_seen", Section: ".bss", Offset: 8, Size: 8},
+		{Name: "data_counter", Section: ".data", Offset: 0, Size: 8, Type: "__u64"},
+		{Name: "rodata_magic", Section: ".rodata", Offset: 0, Size: 4, Type: "const volatile __u32"},
+		{Name: "extra_val", Section: ".data.extra", Offset: 0, Size: 4, Type: "__u32"},
+		{Name: "bss_hits", Section: ".bss", Offset: 0, Size: 8, Type: "__u64"},
+		{Name: "str_len_seen", Section: ".bss", Offset: 8, Size: 8, Type: "__u64"},
 	}
 	for _, want := range wantGlobals {
 		if !slices.Contains(got.Globals, want) {

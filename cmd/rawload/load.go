@@ -46,11 +46,11 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawload load: %s: %v\n", path, err)
 		return exitUsage
 	}
-	if err := prepareDynamic(ctx, obj, progs); err != nil {
+	verdicts, err := loadEach(ctx, obj, progs)
+	if err != nil {
 		fmt.Fprintf(stderr, "rawload load: %s: %v\n", path, err)
 		return exitFailure
 	}
-	verdicts := loadEach(ctx, progs, *parallel)
 
 	records := make([]loadRecord, len(verdicts))
 	for i, v := range verdicts {

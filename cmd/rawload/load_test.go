@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -48,8 +49,8 @@ func TestLoadAll(t *testing.T) {
 		if !strings.Contains(r.Log, "processed ") {
 			t.Errorf("%s: log lacks the verifier statistics: %q", r.Program, r.Log)
 		}
-		if r.VerifiedInsns != processedInsns(r.Log) {
-			t.Errorf("%s: verified insns %d, log says %d", r.Program, r.VerifiedInsns, processedInsns(r.Log))
+		if want := fmt.Sprintf("processed %d insns", r.VerifiedInsns); r.VerifiedInsns == 0 || !strings.Contains(r.Log, want) {
+			t.Errorf("%s: verified insns %d, log says otherwise:\n%s", r.Program, r.VerifiedInsns, r.Log)
 		}
 	}
 	if want := "prog_counter prog_loop prog_maps prog_string"; strings.Join(names, " ") != want {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/bpf"
 )
@@ -71,7 +69,7 @@ func errorSummary(err error) string {
 // errnoText names the kernel-internal ENOTSUPP, which leaks out of
 // bpf(2) for program kinds the kernel cannot load this way and which
 // libc does not know.
-func errnoText(errno unix.Errno) string {
+func errnoText(errno syscall.Errno) string {
 	const enotsupp = 524
 	if errno == enotsupp {
 		return "ENOTSUPP (errno 524): not supported by the kernel"
@@ -92,22 +90,4 @@ func verifierReason(log string) string {
 		return line
 	}
 	return ""
-}
-
-// processedInsns reads "processed N insns" from a verifier log: the only
-// count the kernel gives for a program it rejected.
-func processedInsns(log string) uint32 {
-	i := strings.LastIndex(log, "processed ")
-	if i < 0 {
-		return 0
-	}
-	fields := strings.Fields(log[i+len("processed "):])
-	if len(fields) < 2 || fields[1] != "insns" {
-		return 0
-	}
-	n, err := strconv.ParseUint(fields[0], 10, 32)
-	if err != nil {
-		return 0
-	}
-	return uint32(n)
 }

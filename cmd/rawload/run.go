@@ -35,11 +35,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)
 		return exitUsage
 	}
-	if err := prepareDynamic(ctx, obj, progs); err != nil {
+	verdicts, err := loadEach(ctx, obj, progs)
+	if err != nil {
 		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)
 		return exitFailure
 	}
-	verdicts := loadEach(ctx, progs, *parallel)
 
 	status := exitOK
 	var links []*bpf.Link

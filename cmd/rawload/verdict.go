@@ -1,12 +1,8 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"fmt"
-	"runtime"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/rawload/rawload/bpf"
@@ -43,88 +39,43 @@ func (v *verdict) verdictName() string {
 	return "failure"
 }
 
-// prepareDynamic makes the selected programs Dynamic and the others
-// Disabled, then runs Object.Load, which so loads nothing: each program
-// is then loaded on its own and gets its own verdict, where Object.Load
-// would roll every program back at the first failure.
-func prepareDynamic(ctx context.Context, obj *bpf.Object, selected []*bpf.Program) error {
+// loadEach loads the selected programs of obj, each on its own: a failure
+// never stops the others (Object.LoadEach). It returns a verdict per
+// selected program, in file order, and fails only when obj cannot load at
+// all.
+func loadEach(ctx context.Context, obj *bpf.Object, selected []*bpf.Program) ([]verdict, error) {
 	for _, p := range obj.Programs() {
 		t := bpf.LoadDisabled
 		if slices.Contains(selected, p) {
-			t = bpf.LoadDynamic
+			t = bpf.LoadAuto
 		}
 		if err := p.SetLoadType(t); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return obj.Load(ctx)
-}
-
-// loadEach loads every program from a pool of workers, largest first so
-// that one big program does not become the tail, and returns the
-// verdicts in the order of progs. A failure never stops the others.
-func loadEach(ctx context.Context, progs []*bpf.Program, workers int) []verdict {
-	verdicts := make([]verdict, len(progs))
-	order := make([]int, len(progs))
-	for i, p := range progs {
-		order[i] = i
-		verdicts[i] = verdict{
-			Program: p.Name(),
-			Section: p.Section(),
-			Type:    progTypeName(p.Kind().Type),
-			Insns:   len(p.Instructions()) / 8,
-		}
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(verdicts[b].Insns, verdicts[a].Insns) })
-
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(workers, len(progs)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				loadOne(progs[i], &verdicts[i])
-			}
-		}()
-	}
-	for n, i := range order {
-		if ctx.Err() != nil {
-			for _, j := range order[n:] {
-				verdicts[j].fail(fmt.Errorf("program %s: not loaded: %w", progs[j].Name(), ctx.Err()))
-			}
-			break
-		}
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return verdicts
-}
-
-func loadOne(p *bpf.Program, v *verdict) {
-	if err := p.Err(); err != nil {
-		v.fail(err)
-		return
-	}
-	start := time.Now()
-	err := p.Load()
-	v.LoadNS = time.Since(start).Nanoseconds()
-	v.log = p.VerifierLog()
+	results, err := obj.LoadEach(ctx)
 	if err != nil {
-		v.fail(err)
-		v.VerifiedInsns = processedInsns(v.log)
-		return
+		return nil, err
 	}
-	v.Loaded = true
-	if n, err := p.VerifiedInsns(); err == nil {
-		v.VerifiedInsns = n
-	} else {
-		v.VerifiedInsns = processedInsns(v.log)
+	verdicts := make([]verdict, len(results))
+	for i, r := range results {
+		spec := r.Program.Spec()
+		v := verdict{
+			Program:       spec.Name,
+			Section:       spec.Section,
+			Type:          spec.Type.String(),
+			Loaded:        r.Err == nil,
+			Insns:         spec.Insns,
+			VerifiedInsns: r.VerifiedInsns,
+			LoadNS:        r.Duration.Nanoseconds(),
+			log:           r.Program.VerifierLog(),
+		}
+		if r.Err != nil {
+			v.fail(r.Err)
+		}
+		verdicts[i] = v
 	}
+	return verdicts, nil
 }
 
 // exitStatus is exitFailure when any program failed to load.

@@ -54,11 +54,10 @@ func verifyObject(ctx context.Context, path string, opts *bpf.Options) []verdict
 		return objectFailed(err)
 	}
 	defer obj.Close()
-	progs := obj.Programs()
-	if err := prepareDynamic(ctx, obj, progs); err != nil {
+	verdicts, err := loadEach(ctx, obj, obj.Programs())
+	if err != nil {
 		return objectFailed(fmt.Errorf("object %s: %w", path, err))
 	}
-	verdicts := loadEach(ctx, progs, opts.Parallelism)
 	for i := range verdicts {
 		verdicts[i].Object = path
 	}
