@@ -78,6 +78,25 @@ func checkObject(t *testing.T, obj *reloc.Object) {
 	}
 }
 
+// FuzzParseSpec describes objects without a kernel, as `rawload inspect`
+// does with files from anywhere: BTF type names included.
+func FuzzParseSpec(f *testing.F) {
+	seeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		spec, err := bpf.ParseSpec(data)
+		if err != nil {
+			return
+		}
+		for _, p := range spec.Programs {
+			for _, m := range p.Maps {
+				if spec.Map(m) == nil {
+					t.Fatalf("program %s uses map %q, which the spec lacks", p.Name, m)
+				}
+			}
+		}
+	})
+}
+
 // FuzzOpen runs the whole of Open, which creates nothing in the kernel:
 // linking, slot reservation and patching. Every fd it takes is given back.
 func FuzzOpen(f *testing.F) {
