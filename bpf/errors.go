@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -53,13 +54,18 @@ type VerifierError struct {
 	Err error
 }
 
+// Error is one line: the program, the errno and the log's last meaningful
+// line, where the verifier gave up and why. The whole log stays in Log:
+// it holds kernel addresses that an application logging the error must
+// not leak.
 func (e *VerifierError) Error() string {
 	if e.Err != nil {
-		return e.Err.Error()
+		msg, _, _ := strings.Cut(e.Err.Error(), "\n")
+		return msg
 	}
-	msg := fmt.Sprintf("program %s: load: %v", e.Program, e.Errno)
-	if log := strings.TrimSpace(e.Log); log != "" {
-		msg += ":\n" + log
+	msg := fmt.Sprintf("program %s: load: %s", e.Program, errnoText(e.Errno))
+	if reason := verifierReason(e.Log); reason != "" {
+		msg += ": " + reason
 	}
 	return msg
 }
@@ -99,4 +105,33 @@ func processedInsns(log string) uint32 {
 		return 0
 	}
 	return uint32(n)
+}
+
+// errnoText names the kernel-internal ENOTSUPP, which leaks out of
+// bpf(2) for program kinds the kernel cannot load this way and which
+// libc does not know.
+func errnoText(errno unix.Errno) string {
+	const enotsupp = 524
+	if errno == enotsupp {
+		return "ENOTSUPP (errno 524): not supported by the kernel"
+	}
+	return errno.Error()
+}
+
+// kernelAddress matches a kernel pointer as the verifier prints one.
+var kernelAddress = regexp.MustCompile(`0xffff[0-9a-f]{8,12}`)
+
+// verifierReason is the last line of a verifier log before its
+// statistics, with kernel addresses masked.
+func verifierReason(log string) string {
+	lines := strings.Split(strings.TrimSpace(log), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		line := strings.TrimSpace(lines[i])
+		if line == "" || strings.HasPrefix(line, "processed ") || strings.HasPrefix(line, "verification time") ||
+			strings.HasPrefix(line, "stack depth") {
+			continue
+		}
+		return kernelAddress.ReplaceAllString(line, "0xffff…")
+	}
+	return ""
 }

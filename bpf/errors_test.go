@@ -1,6 +1,11 @@
 package bpf
 
-import "testing"
+import (
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
 
 func TestProcessedInsns(t *testing.T) {
 	const log = `func#0 @0
@@ -16,5 +21,30 @@ processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
 		if got := processedInsns(bad); got != 0 {
 			t.Errorf("processedInsns(%q) = %d, want 0", bad, got)
 		}
+	}
+}
+
+func TestVerifierErrorIsOneLine(t *testing.T) {
+	const log = `func#0 @0
+0: R1=ctx() R10=fp0
+0: (18) r1 = 0xffff8881054a3c00
+5: (79) r1 = *(u64 *)(r0 +0)
+R0 invalid mem access 'map_value_or_null' at 0xffff8881054a3c08
+processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
+`
+	err := error(&VerifierError{Program: "p", Errno: unix.EACCES, Log: log})
+	want := "program p: load: permission denied: R0 invalid mem access 'map_value_or_null' at 0xffff…"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if !errors.Is(err, unix.EACCES) {
+		t.Error("errno not reachable")
+	}
+	if got := (&VerifierError{Program: "p", Errno: 524}).Error(); got != "program p: load: ENOTSUPP (errno 524): not supported by the kernel" {
+		t.Errorf("ENOTSUPP: %q", got)
+	}
+	wrapped := &VerifierError{Program: "p", Err: errors.New("loading object BTF: invalid argument\nmulti\nline")}
+	if got := wrapped.Error(); got != "loading object BTF: invalid argument" {
+		t.Errorf("wrapped: %q", got)
 	}
 }

@@ -111,21 +111,6 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-func TestVerifierReason(t *testing.T) {
-	const log = `func#0 @0
-0: R1=ctx() R10=fp0
-5: (79) r1 = *(u64 *)(r0 +0)
-R0 invalid mem access 'map_value_or_null'
-processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_states 0 mark_read 0
-`
-	if got, want := verifierReason(log), "R0 invalid mem access 'map_value_or_null'"; got != want {
-		t.Errorf("verifierReason: %q, want %q", got, want)
-	}
-	if got := verifierReason(""); got != "" {
-		t.Errorf("verifierReason of an empty log: %q", got)
-	}
-}
-
 func TestErrorSummary(t *testing.T) {
 	for _, tc := range []struct {
 		err  error

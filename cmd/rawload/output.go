@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -55,39 +54,9 @@ func errorSummary(err error) string {
 		return ""
 	}
 	var verr *bpf.VerifierError
-	if errors.As(err, &verr) && verr.Err == nil {
-		msg := fmt.Sprintf("program %s: load: %s", verr.Program, errnoText(verr.Errno))
-		if reason := verifierReason(verr.Log); reason != "" {
-			msg += ": " + reason
-		}
-		return msg
+	if errors.As(err, &verr) {
+		return verr.Error()
 	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return msg
-}
-
-// errnoText names the kernel-internal ENOTSUPP, which leaks out of
-// bpf(2) for program kinds the kernel cannot load this way and which
-// libc does not know.
-func errnoText(errno syscall.Errno) string {
-	const enotsupp = 524
-	if errno == enotsupp {
-		return "ENOTSUPP (errno 524): not supported by the kernel"
-	}
-	return errno.Error()
-}
-
-// verifierReason is the last line of a verifier log before its statistics:
-// where the verifier gave up and why.
-func verifierReason(log string) string {
-	lines := strings.Split(strings.TrimSpace(log), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		line := strings.TrimSpace(lines[i])
-		if line == "" || strings.HasPrefix(line, "processed ") || strings.HasPrefix(line, "verification time") ||
-			strings.HasPrefix(line, "stack depth") {
-			continue
-		}
-		return line
-	}
-	return ""
 }
