@@ -41,7 +41,7 @@ func (p *Program) Attach() (*Link, error) {
 	defer p.lifecycle.Unlock()
 	fd := p.FD()
 	if fd < 0 {
-		return nil, fmt.Errorf("program %s: attach: %w", p.Name(), ErrNotLoaded)
+		return nil, p.notLoaded("attach")
 	}
 	kind := p.spec.Kind
 	switch kind.Convention {

@@ -31,8 +31,12 @@ type Map struct {
 	// operations: a stale read reaches the placeholder, which the kernel
 	// refuses, never another map.
 	live atomic.Bool
-	// state guards mem against a concurrent Destroy.
+	// state guards mem and the slot's content against a concurrent
+	// Destroy or Close: element operations hold it for reading while they
+	// use the slot number, so it is never released under them.
 	state sync.RWMutex
+	// closed is set, under state, when the Object closes.
+	closed bool
 	// mem is the mmapped value of a live global data map.
 	mem []byte
 	// openErr is a problem found at Open, reported at creation.
@@ -83,7 +87,7 @@ func (m *Map) Create() error {
 	m.obj.mu.Lock()
 	defer m.obj.mu.Unlock()
 	if m.obj.closed {
-		return ErrClosed
+		return fmt.Errorf("map %s: create: %w", m.Name(), ErrClosed)
 	}
 	return m.createLocked(nil)
 }
@@ -106,12 +110,23 @@ func (m *Map) Destroy() error {
 	m.obj.mu.Lock()
 	defer m.obj.mu.Unlock()
 	if m.obj.closed {
-		return ErrClosed
+		return fmt.Errorf("map %s: destroy: %w", m.Name(), ErrClosed)
 	}
 	if m.users > 0 {
 		return fmt.Errorf("map %s: %d loaded programs: %w", m.Name(), m.users, ErrMapInUse)
 	}
 	return m.destroyLocked()
+}
+
+// closeLocked destroys the map for good as its Object closes: no element
+// operation reaches the slot after it. obj.mu is held.
+func (m *Map) closeLocked() error {
+	m.users = 0
+	err := m.destroyLocked()
+	m.state.Lock()
+	m.closed = true
+	m.state.Unlock()
+	return err
 }
 
 func (m *Map) destroyLocked() error {
@@ -167,39 +182,40 @@ func (m *Map) dropUserLocked() {
 
 // Lookup copies the value stored under key into value.
 func (m *Map) Lookup(key, value []byte) error {
-	if err := m.checkElem(key, value); err != nil {
-		return err
-	}
-	if err := syscall.MapLookupElem(m.slot, key, value); err != nil {
-		return fmt.Errorf("map %s: lookup: %w", m.Name(), err)
-	}
-	return nil
+	return m.elemOp("lookup", key, value, func() error { return syscall.MapLookupElem(m.slot, key, value) })
 }
 
 // Update stores value under key, creating or replacing the element.
 func (m *Map) Update(key, value []byte) error {
-	if err := m.checkElem(key, value); err != nil {
-		return err
-	}
-	if err := syscall.MapUpdateElem(m.slot, key, value, 0); err != nil {
-		return fmt.Errorf("map %s: update: %w", m.Name(), err)
-	}
-	return nil
+	return m.elemOp("update", key, value, func() error { return syscall.MapUpdateElem(m.slot, key, value, 0) })
 }
 
 // Delete removes the element under key.
 func (m *Map) Delete(key []byte) error {
-	if err := m.checkElem(key, nil); err != nil {
+	return m.elemOp("delete", key, nil, func() error { return syscall.MapDeleteElem(m.slot, key) })
+}
+
+// elemOp runs an element operation on the slot while the map is live and
+// its Object open. The slot number is used only under m.state: Destroy
+// and Close take it for writing, so the number can never be vacated or
+// given to another Object while op is on its way to the kernel.
+func (m *Map) elemOp(what string, key, value []byte, op func() error) error {
+	m.state.RLock()
+	defer m.state.RUnlock()
+	if m.closed {
+		return fmt.Errorf("map %s: %s: %w", m.Name(), what, ErrClosed)
+	}
+	if err := m.checkElem(key, value); err != nil {
 		return err
 	}
-	if err := syscall.MapDeleteElem(m.slot, key); err != nil {
-		return fmt.Errorf("map %s: delete: %w", m.Name(), err)
+	if err := op(); err != nil {
+		return fmt.Errorf("map %s: %s: %w", m.Name(), what, err)
 	}
 	return nil
 }
 
 // checkElem refuses buffers of the wrong size: the kernel would read or
-// write past the end of a short one.
+// write past the end of a short one. m.state is held.
 func (m *Map) checkElem(key, value []byte) error {
 	if !m.live.Load() {
 		return fmt.Errorf("map %s: %w", m.Name(), ErrMapNotLive)

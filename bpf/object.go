@@ -165,8 +165,7 @@ func (o *Object) Close() error {
 		}
 	}
 	for _, m := range o.maps {
-		m.users = 0
-		if err := m.destroyLocked(); err != nil {
+		if err := m.closeLocked(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -109,8 +109,8 @@ func (p *Program) SetLoadType(t LoadType) error {
 	}
 	p.obj.mu.Lock()
 	defer p.obj.mu.Unlock()
-	if p.obj.loaded {
-		return fmt.Errorf("program %s: %w", p.Name(), ErrLoadTypeFixed)
+	if err := p.loadTypeFixedLocked(); err != nil {
+		return err
 	}
 	p.loadType = t
 	return nil
@@ -121,8 +121,8 @@ func (p *Program) SetLoadType(t LoadType) error {
 func (p *Program) SetAutoload(on bool) error {
 	p.obj.mu.Lock()
 	defer p.obj.mu.Unlock()
-	if p.obj.loaded {
-		return fmt.Errorf("program %s: %w", p.Name(), ErrLoadTypeFixed)
+	if err := p.loadTypeFixedLocked(); err != nil {
+		return err
 	}
 	switch {
 	case on:
@@ -131,6 +131,30 @@ func (p *Program) SetAutoload(on bool) error {
 		p.loadType = LoadDisabled
 	}
 	return nil
+}
+
+// loadTypeFixedLocked refuses a change of load type once Object.Load has
+// run or the Object is closed. obj.mu is held.
+func (p *Program) loadTypeFixedLocked() error {
+	switch {
+	case p.obj.closed:
+		return fmt.Errorf("program %s: %w", p.Name(), ErrClosed)
+	case p.obj.loaded:
+		return fmt.Errorf("program %s: %w", p.Name(), ErrLoadTypeFixed)
+	}
+	return nil
+}
+
+// notLoaded is the error of an operation that needs the program loaded:
+// ErrClosed once the Object is closed, ErrNotLoaded before that.
+func (p *Program) notLoaded(what string) error {
+	p.obj.mu.Lock()
+	closed := p.obj.closed
+	p.obj.mu.Unlock()
+	if closed {
+		return fmt.Errorf("program %s: %s: %w", p.Name(), what, ErrClosed)
+	}
+	return fmt.Errorf("program %s: %s: %w", p.Name(), what, ErrNotLoaded)
 }
 
 // FD is the loaded program's fd, -1 when not loaded.
@@ -161,9 +185,12 @@ func (p *Program) Restarts() int {
 // and refuses Disabled programs.
 func (p *Program) Load() error {
 	p.obj.mu.Lock()
-	loaded := p.obj.loaded
+	loaded, closed := p.obj.loaded, p.obj.closed
 	p.obj.mu.Unlock()
-	if !loaded {
+	switch {
+	case closed:
+		return fmt.Errorf("program %s: load: %w", p.Name(), ErrClosed)
+	case !loaded:
 		return fmt.Errorf("program %s: %w", p.Name(), ErrObjectNotLoaded)
 	}
 	tx := newLoadTx()
@@ -184,7 +211,7 @@ func (p *Program) load(tx *loadTx) error {
 	switch {
 	case o.closed:
 		o.mu.Unlock()
-		return ErrClosed
+		return fmt.Errorf("program %s: load: %w", p.Name(), ErrClosed)
 	case p.fd >= 0:
 		o.mu.Unlock()
 		return nil
@@ -318,6 +345,9 @@ func (p *Program) Unload() error {
 	defer p.lifecycle.Unlock()
 	p.obj.mu.Lock()
 	defer p.obj.mu.Unlock()
+	if p.obj.closed {
+		return fmt.Errorf("program %s: unload: %w", p.Name(), ErrClosed)
+	}
 	if p.fd < 0 {
 		return nil
 	}
@@ -342,7 +372,7 @@ func (p *Program) TestRun(data []byte) (uint32, error) {
 	defer p.lifecycle.Unlock()
 	fd := p.FD()
 	if fd < 0 {
-		return 0, fmt.Errorf("program %s: %w", p.Name(), ErrNotLoaded)
+		return 0, p.notLoaded("test run")
 	}
 	opts := &syscall.ProgTestRunOptions{ProgFD: fd, DataIn: data, Repeat: 1}
 	if p.spec.Kind.Type == uapi.ProgTypeSyscall {
@@ -364,7 +394,7 @@ func (p *Program) VerifiedInsns() (uint32, error) {
 	defer p.lifecycle.Unlock()
 	fd := p.FD()
 	if fd < 0 {
-		return 0, fmt.Errorf("program %s: %w", p.Name(), ErrNotLoaded)
+		return 0, p.notLoaded("info")
 	}
 	info, err := syscall.ProgInfoByFD(fd)
 	if err != nil {

@@ -37,6 +37,9 @@ func (v *Variable) Read(p []byte) error {
 	}
 	v.m.state.RLock()
 	defer v.m.state.RUnlock()
+	if v.m.closed {
+		return fmt.Errorf("variable %s: %w", v.Name(), ErrClosed)
+	}
 	copy(p, v.bytes())
 	return nil
 }
@@ -49,6 +52,9 @@ func (v *Variable) Write(p []byte) error {
 	}
 	v.m.state.Lock()
 	defer v.m.state.Unlock()
+	if v.m.closed {
+		return fmt.Errorf("variable %s: %w", v.Name(), ErrClosed)
+	}
 	if v.m.mem != nil && v.m.spec.Freeze {
 		return fmt.Errorf("variable %s: %s is frozen once created", v.Name(), v.m.Name())
 	}
