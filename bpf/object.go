@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -40,7 +39,7 @@ type Object struct {
 
 // Open reads, links and prepares the object file at path.
 func Open(path string, opts *Options) (*Object, error) {
-	data, err := os.ReadFile(path)
+	data, err := readObjectFile(path)
 	if err != nil {
 		return nil, err
 	}

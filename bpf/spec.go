@@ -3,7 +3,6 @@ package bpf
 import (
 	"encoding/binary"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/cilium/ebpf/btf"
@@ -103,7 +102,7 @@ type VariableSpec struct {
 
 // ReadSpec reads the object file at path and describes it.
 func ReadSpec(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	data, err := readObjectFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"time"
@@ -44,20 +43,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "rawload bench: -n must be at least 1")
 		return exitUsage
 	}
-	data, err := os.ReadFile(paths[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "rawload bench: %v\n", err)
-		return exitFailure
-	}
 	var results []benchRun
 	for range *runs {
-		r, err := benchOnce(ctx, data, &bpf.Options{Parallelism: *parallel})
+		r, err := benchOnce(ctx, paths[0], &bpf.Options{Parallelism: *parallel})
 		if err != nil {
 			fmt.Fprintf(stderr, "rawload bench: %s: %s\n", paths[0], errorSummary(err))
 			return exitFailure
 		}
 		results = append(results, r)
 	}
+	var err error
 	if *asJSON {
 		err = writeJSON(stdout, results)
 	} else {
@@ -70,9 +65,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func benchOnce(ctx context.Context, data []byte, opts *bpf.Options) (benchRun, error) {
+func benchOnce(ctx context.Context, path string, opts *bpf.Options) (benchRun, error) {
 	var r benchRun
-	obj, err := bpf.OpenBytes(data, opts)
+	obj, err := bpf.Open(path, opts)
 	if err != nil {
 		return r, err
 	}
