@@ -54,7 +54,7 @@ func (o *Object) resolveAttachTarget(ps *reloc.Program) (attachTarget, error) {
 	if err != nil {
 		return attachTarget{}, fmt.Errorf("kernel BTF for attach target %s: %w", name, err)
 	}
-	kt, err := findKernelType(base, name, kind)
+	kt, err := o.env.FindType(base, name, kind, o.moduleFDs)
 	if err != nil {
 		return attachTarget{}, fmt.Errorf("attach target: %w", err)
 	}

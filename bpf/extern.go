@@ -7,6 +7,7 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
+	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/ldimm64"
 	"github.com/rawload/rawload/reloc"
 )
@@ -41,8 +42,8 @@ func (o *Object) resolveExterns(ps *reloc.Program, insns []byte) ([]int32, error
 			if ext.Kind == reloc.ExternKfuncAddr {
 				kind = (*btf.Func)(nil)
 			}
-			var kt kernelType
-			kt, err = findKernelType(base, ext.Name, kind)
+			var kt kernel.Type
+			kt, err = o.env.FindType(base, ext.Name, kind, o.moduleFDs)
 			switch {
 			case err == nil:
 				err = ldimm64.PatchBTFID(at, o.spec.ByteOrder, uint32(kt.ID), int32(kt.BTFFD))
@@ -52,7 +53,7 @@ func (o *Object) resolveExterns(ps *reloc.Program, insns []byte) ([]int32, error
 		case reloc.ExternKsymAddr:
 			var addr uint64
 			var found bool
-			addr, found, err = kallsymsAddress(ext.Name)
+			addr, found, err = o.env.KallsymsAddress(ext.Name)
 			switch {
 			case err != nil:
 			case found || ext.Weak:
@@ -61,8 +62,8 @@ func (o *Object) resolveExterns(ps *reloc.Program, insns []byte) ([]int32, error
 				err = fmt.Errorf("not in /proc/kallsyms")
 			}
 		case reloc.ExternKfuncCall:
-			var kt kernelType
-			kt, err = findKernelType(base, ext.Name, (*btf.Func)(nil))
+			var kt kernel.Type
+			kt, err = o.env.FindType(base, ext.Name, (*btf.Func)(nil), o.moduleFDs)
 			switch {
 			case err == nil:
 				var index int16

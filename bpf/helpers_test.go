@@ -3,81 +3,55 @@ package bpf
 import (
 	"encoding/binary"
 	"errors"
+	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
-	"golang.org/x/sys/unix"
+	"github.com/cilium/ebpf/btf"
 
-	"github.com/rawload/rawload/internal/uapi"
-	"github.com/rawload/rawload/syscall"
+	"github.com/rawload/rawload/internal/kernel"
+	"github.com/rawload/rawload/internal/testutil"
 )
-
-var kernelProbe = sync.OnceValue(func() error {
-	fd, err := syscall.MapCreate(&syscall.MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	if err == nil {
-		unix.Close(fd)
-	}
-	return err
-})
 
 // requireKernel skips a test that needs bpf(2) where it is not permitted,
 // unless RAWLOAD_REQUIRE_KERNEL=1 says the kernel must be there.
-func requireKernel(t testing.TB) {
+func requireKernel(t testing.TB) { t.Helper(); testutil.RequireKernel(t) }
+
+// requireKernelBTF skips a test that reads the running kernel's BTF on a
+// kernel without it, unless RAWLOAD_REQUIRE_KERNEL=1.
+func requireKernelBTF(t testing.TB) *btf.Spec {
 	t.Helper()
-	err := kernelProbe()
+	spec, err := kernelSpec()
 	if err == nil {
-		return
+		return spec
 	}
-	if os.Getenv("RAWLOAD_REQUIRE_KERNEL") == "1" {
-		t.Fatalf("bpf(2) unusable and RAWLOAD_REQUIRE_KERNEL=1: %v", err)
+	if _, statErr := os.Stat("/sys/kernel/btf/vmlinux"); errors.Is(statErr, fs.ErrNotExist) {
+		testutil.SkipUnlessRequired(t, "kernel without BTF (no /sys/kernel/btf/vmlinux): %v", err)
 	}
-	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSYS) {
-		t.Skipf("bpf(2) not permitted here (%v): needs root or CAP_BPF", err)
-	}
-	t.Fatalf("probing bpf(2): %v", err)
+	t.Fatal(err)
+	return nil
 }
+
+// loadKernelSpec parses vmlinux BTF afresh, as a process pays once: a new
+// Env has nothing cached.
+func loadKernelSpec() (*btf.Spec, error) { return kernel.New(kernel.Paths{}).Vmlinux() }
 
 func testdata(name string) string { return filepath.Join("..", "testdata", name) }
 
-// ciliumTestdata is the testdata directory of the cilium/ebpf module.
-var ciliumDir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cilium/ebpf").Output()
-	return strings.TrimSpace(string(out)), err
-})
-
+// ciliumTestdata is a file of the cilium/ebpf module, used in place.
 func ciliumTestdata(t testing.TB, name string) string {
 	t.Helper()
-	dir, err := ciliumDir()
-	if err != nil || dir == "" {
+	dir, err := testutil.CiliumDir()
+	if err != nil {
 		t.Fatalf("locating github.com/cilium/ebpf: %v", err)
 	}
 	return filepath.Join(dir, name)
 }
 
-func openFDs(t testing.TB) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(entries)
-}
-
 // checkNoLeak fails the test if the process ends it with more or fewer
 // fds than it started with.
-func checkNoLeak(t *testing.T) {
-	t.Helper()
-	before := openFDs(t)
-	t.Cleanup(func() {
-		if after := openFDs(t); after != before {
-			t.Errorf("fd count %d after the test, %d before", after, before)
-		}
-	})
-}
+func checkNoLeak(t *testing.T) { t.Helper(); testutil.CheckNoLeak(t) }
 
 func mustOpen(t *testing.T, path string, opts *Options) *Object {
 	t.Helper()

@@ -4,17 +4,18 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/reloc"
 )
 
 // kconfigContents computes the value of the .kconfig map from the kernel's
 // configuration: each extern variable at its offset. A weak extern the
 // configuration lacks stays zero; a strong one is an error.
-func kconfigContents(spec *reloc.MapSpec) ([]byte, error) {
+func kconfigContents(env *kernel.Env, spec *reloc.MapSpec) ([]byte, error) {
 	contents := make([]byte, spec.ValueSize)
 	for _, v := range spec.Kconfig {
-		value, found, err := kconfigValue(v.Name, v.Type, v.Size)
-		if errors.Is(err, errKconfigTruncated) {
+		value, found, err := env.KconfigValue(v.Name, v.Type, v.Size)
+		if errors.Is(err, kernel.ErrKconfigTruncated) {
 			// libbpf keeps what fits, terminated, and goes on.
 			err = nil
 		}

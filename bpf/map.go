@@ -53,7 +53,7 @@ func newMap(obj *Object, index int, spec *reloc.MapSpec, slot int) *Map {
 		m.contents = make([]byte, spec.ValueSize)
 		copy(m.contents, spec.Contents)
 	case reloc.MapKconfig:
-		m.contents, m.openErr = kconfigContents(spec)
+		m.contents, m.openErr = kconfigContents(obj.env, spec)
 		if m.openErr != nil {
 			m.openErr = fmt.Errorf("map %s: %w", spec.Name, m.openErr)
 		}

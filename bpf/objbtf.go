@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -31,7 +32,7 @@ func (b *objectBTF) fdLocked(blob []byte) (int, error) {
 	if b.fd >= 0 {
 		return b.fd, nil
 	}
-	if err := probeBTFSupport(); err != nil {
+	if err := kernel.System().CheckBTFSupport(); err != nil {
 		b.err = fmt.Errorf("loading object BTF: %w", err)
 		return 0, b.err
 	}

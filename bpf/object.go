@@ -12,6 +12,7 @@ import (
 
 	"github.com/rawload/rawload/elf"
 	"github.com/rawload/rawload/fdtable"
+	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/ldimm64"
 	"github.com/rawload/rawload/reloc"
 )
@@ -27,6 +28,12 @@ type Object struct {
 	programs []*Program
 	maps     []*Map
 	vars     map[string]*reloc.Variable
+
+	// env is the kernel environment externs and attach targets are
+	// resolved in; moduleFDs holds the module BTF fds they need, opened
+	// at Open and closed with the Object.
+	env       *kernel.Env
+	moduleFDs *kernel.ModuleFDs
 
 	// mu guards the lifecycle: which maps are live and who uses them,
 	// whether Object.Load ran, the object BTF fd, and closing.
@@ -78,12 +85,14 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	obj := &Object{name: name, spec: spec, opts: *opts, vars: make(map[string]*reloc.Variable)}
 	obj.stats.Parse = parsed
 	obj.btf.fd = -1
+	obj.env, obj.moduleFDs = opts.environment(), kernel.NewModuleFDs()
 	obj.table, err = fdtable.New()
 	if err != nil {
 		return nil, fmt.Errorf("placeholder fd: %w", err)
 	}
 	defer func() {
 		if err != nil {
+			obj.moduleFDs.Close()
 			obj.table.Close()
 		}
 	}()
@@ -157,6 +166,11 @@ func (o *Object) Close() error {
 	o.closed = true
 	var errs []error
 	for _, p := range o.programs {
+		if p.fd >= 0 {
+			// A pinned or reused program array outlives the Object: no
+			// tail call may reach a program it loaded once it is closed.
+			p.clearProgArraysLocked()
+		}
 		p.closeFD()
 		if p.attach.progFD > 0 {
 			unix.Close(p.attach.progFD)
@@ -169,6 +183,9 @@ func (o *Object) Close() error {
 		}
 	}
 	o.btf.close()
+	if err := o.moduleFDs.Close(); err != nil {
+		errs = append(errs, err)
+	}
 	if err := o.table.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -69,10 +69,11 @@ func TestLoaderObject(t *testing.T) {
 func TestProgramMapsFromRelocations(t *testing.T) {
 	obj := mustOpenNoKernel(t, testdata("loader.o"))
 	want := map[string][]string{
-		"prog_counter": {"counts", "results", ".data", ".bss"},
-		"prog_loop":    {"counts", "results"},
+		// .rodata is bound to every program, as libbpf does.
+		"prog_counter": {"counts", "results", ".data", ".bss", ".rodata"},
+		"prog_loop":    {"counts", "results", ".rodata"},
 		"prog_maps":    {"events", "recent", "percpu_hits", "results", ".rodata", ".data.extra"},
-		"prog_string":  {"counts", "results", ".bss", ".rodata.str1.1"},
+		"prog_string":  {"counts", "results", ".bss", ".rodata.str1.1", ".rodata"},
 	}
 	for prog, names := range want {
 		var got []string

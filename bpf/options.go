@@ -1,6 +1,10 @@
 package bpf
 
-import "github.com/cilium/ebpf/btf"
+import (
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/rawload/rawload/internal/kernel"
+)
 
 // LoadType says when a program is loaded.
 type LoadType int
@@ -43,12 +47,17 @@ type Options struct {
 	// as the target of CO-RE relocations and the place externs and attach
 	// targets are looked up: for tests, or kernels that lack it.
 	KernelBTF *btf.Spec
+
+	// env replaces the process-wide kernel environment, for tests that
+	// fake its files; nil means kernel.System().
+	env *kernel.Env
 }
 
-// targetBTF is the BTF CO-RE relocations are computed against.
+// targetBTF is the BTF CO-RE relocations are computed against, externs
+// and attach targets looked up in.
 func (o *Options) targetBTF() (*btf.Spec, error) {
 	if o.KernelBTF != nil {
 		return o.KernelBTF, nil
 	}
-	return kernelSpec()
+	return o.environment().Vmlinux()
 }

@@ -91,8 +91,10 @@ func (p *Program) Err() error {
 // Instructions returns a copy of the final instruction bytes.
 func (p *Program) Instructions() []byte { return append([]byte(nil), p.insns...) }
 
-// Maps lists the maps the program refers to, from its relocations.
-func (p *Program) Maps() []*Map { return append([]*Map(nil), p.maps...) }
+// Maps lists every map the loaded program holds: those its instructions
+// refer to, then those it is bound to with BPF_PROG_BIND_MAP (.rodata,
+// as libbpf does), so that they match the map ids the kernel reports.
+func (p *Program) Maps() []*Map { return slices.Clone(p.usedMaps()) }
 
 // LoadType says when the program is loaded.
 func (p *Program) LoadType() LoadType {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/testutil"
 	"github.com/rawload/rawload/internal/uapi"
 )
 
@@ -26,47 +27,7 @@ func TestMain(m *testing.M) {
 // leaves more or fewer fds open than it found.
 func kernelTest(t *testing.T) {
 	t.Helper()
-	fd, err := MapCreate(&MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
-	switch {
-	case err == nil:
-		unix.Close(fd)
-	case errors.Is(err, unix.EPERM) && os.Getenv("RAWLOAD_REQUIRE_KERNEL") != "1":
-		t.Skipf("bpf(2) is not permitted here (%v); set RAWLOAD_REQUIRE_KERNEL=1 to fail instead", err)
-	default:
-		t.Fatalf("bpf(2) is not usable: %v", err)
-	}
-
-	before := openFDs(t)
-	t.Cleanup(func() {
-		if after := openFDs(t); after != before {
-			t.Errorf("%d fds open after the test, %d before", after, before)
-		}
-	})
-}
-
-// openFDs counts the entries of /proc/self/fd with raw syscalls, so that
-// counting opens nothing the runtime keeps.
-func openFDs(t *testing.T) int {
-	t.Helper()
-	dir, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(dir)
-	n := 0
-	buf := make([]byte, 4096)
-	for {
-		size, err := unix.ReadDirent(dir, buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if size == 0 {
-			return n - 1 // dir itself
-		}
-		var names []string
-		_, _, names = unix.ParseDirent(buf[:size], -1, names)
-		n += len(names)
-	}
+	testutil.KernelTest(t)
 }
 
 func closeOnCleanup(t *testing.T, fd int) int {

@@ -1,4 +1,4 @@
-package bpf
+package kernel
 
 import (
 	"bufio"
@@ -9,36 +9,35 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 )
 
 var (
-	// errKconfigValue is returned when a kconfig value cannot be stored in
+	// ErrKconfigValue is returned when a kconfig value cannot be stored in
 	// its extern: the type does not suit the value, the number does not
 	// fit, or the type is one libbpf gives no meaning to.
-	errKconfigValue = errors.New("kconfig value does not fit the extern")
-	// errKconfigTruncated is returned, with the truncated value, when a
+	ErrKconfigValue = errors.New("kconfig value does not fit the extern")
+	// ErrKconfigTruncated is returned, with the truncated value, when a
 	// string is longer than its char array. libbpf only warns about it.
-	errKconfigTruncated = errors.New("kconfig string truncated")
+	ErrKconfigTruncated = errors.New("kconfig string truncated")
 )
 
-var kernelConfigOnce = sync.OnceValues(loadKernelConfig)
-
-// kernelConfig is the running kernel's configuration, CONFIG_X mapped to
-// the raw text of its value ("y", "m", "123", "\"string\""). It is read
-// once per process, from /proc/config.gz, else from /boot/config-$(uname -r).
-func kernelConfig() (map[string]string, error) {
-	return kernelConfigOnce()
+// KernelConfig is the kernel's configuration, CONFIG_X mapped to the raw
+// text of its value ("y", "m", "123", "\"string\""), from ProcConfig,
+// else from config-$(uname -r) in BootDir. It is read on the first call
+// that succeeds and kept.
+func (e *Env) KernelConfig() (map[string]string, error) {
+	return e.config.get(e.loadKernelConfig)
 }
 
-func loadKernelConfig() (map[string]string, error) {
-	const procConfig = "/proc/config.gz"
+func (e *Env) loadKernelConfig() (map[string]string, error) {
+	procConfig := e.paths.ProcConfig
 	f, err := os.Open(procConfig)
 	if err == nil {
 		defer f.Close()
@@ -54,20 +53,20 @@ func loadKernelConfig() (map[string]string, error) {
 		return cfg, nil
 	}
 	if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return nil, fmt.Errorf("kernel config: %w", err)
 	}
 
 	uts, err := uname()
 	if err != nil {
 		return nil, err
 	}
-	bootConfig := "/boot/config-" + uts.release
+	bootConfig := filepath.Join(e.paths.BootDir, "config-"+uts.release)
 	f, err = os.Open(bootConfig)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("kernel config: neither %s nor %s exists: %w", procConfig, bootConfig, err)
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("kernel config: %w", err)
 	}
 	defer f.Close()
 	cfg, err := parseKernelConfig(f)
@@ -101,7 +100,7 @@ func parseKernelConfig(r io.Reader) (map[string]string, error) {
 	return cfg, nil
 }
 
-// kconfigValue encodes, in native byte order, the value of the __kconfig
+// KconfigValue encodes, in native byte order, the value of the __kconfig
 // extern name whose BTF type is typ and whose size is size. CONFIG_ names
 // come from the kernel's config; LINUX_KERNEL_VERSION,
 // LINUX_HAS_SYSCALL_WRAPPER and LINUX_HAS_BPF_COOKIE are derived as libbpf
@@ -109,7 +108,7 @@ func parseKernelConfig(r io.Reader) (map[string]string, error) {
 // the config lacks (or "# ... is not set"), or any other name. The caller
 // decides, as libbpf does, that a weak extern then takes zero and a strong
 // one is an error.
-func kconfigValue(name string, typ btf.Type, size uint32) (value []byte, found bool, err error) {
+func (e *Env) KconfigValue(name string, typ btf.Type, size uint32) (value []byte, found bool, err error) {
 	// Like libbpf, refuse a type that could never hold a value even when
 	// there is no value to store, rather than zeroing it silently.
 	if _, _, err := checkKconfigType(name, typ, size); err != nil {
@@ -119,19 +118,19 @@ func kconfigValue(name string, typ btf.Type, size uint32) (value []byte, found b
 	var derived uint64
 	switch name {
 	case "LINUX_KERNEL_VERSION":
-		v, err := linuxKernelVersion()
+		v, err := e.KernelVersion()
 		if err != nil {
 			return nil, false, fmt.Errorf("extern %s: %w", name, err)
 		}
 		derived = uint64(v)
 	case "LINUX_HAS_SYSCALL_WRAPPER":
-		has, err := haveSyscallWrapper()
+		has, err := e.HaveSyscallWrapper()
 		if err != nil {
 			return nil, false, fmt.Errorf("extern %s: %w", name, err)
 		}
 		derived = boolValue(has)
 	case "LINUX_HAS_BPF_COOKIE":
-		v, err := linuxKernelVersion()
+		v, err := e.KernelVersion()
 		if err != nil {
 			return nil, false, fmt.Errorf("extern %s: %w", name, err)
 		}
@@ -143,9 +142,9 @@ func kconfigValue(name string, typ btf.Type, size uint32) (value []byte, found b
 			return nil, false, nil
 		}
 		if !strings.HasPrefix(name, "CONFIG_") {
-			return nil, false, fmt.Errorf("extern %s: a __kconfig name starts with CONFIG_ or LINUX_: %w", name, errKconfigValue)
+			return nil, false, fmt.Errorf("extern %s: a __kconfig name starts with CONFIG_ or LINUX_: %w", name, ErrKconfigValue)
 		}
-		cfg, err := kernelConfig()
+		cfg, err := e.KernelConfig()
 		if err != nil {
 			return nil, false, fmt.Errorf("extern %s: %w", name, err)
 		}
@@ -218,14 +217,14 @@ func checkKconfigType(name string, typ btf.Type, size uint32) (kconfigKind, bool
 	}
 	kind, signed := classifyKconfig(typ)
 	if kind == kconfigUnknown {
-		return 0, false, fmt.Errorf("extern %s: type %v is not bool, enum libbpf_tristate, an integer or a char array: %w", name, typ, errKconfigValue)
+		return 0, false, fmt.Errorf("extern %s: type %v is not bool, enum libbpf_tristate, an integer or a char array: %w", name, typ, ErrKconfigValue)
 	}
 	have, err := btf.Sizeof(typ)
 	if err != nil {
 		return 0, false, fmt.Errorf("extern %s: size of %v: %w", name, typ, err)
 	}
 	if uint32(have) != size {
-		return 0, false, fmt.Errorf("extern %s: %d bytes, but its type %v has %d: %w", name, size, typ, have, errKconfigValue)
+		return 0, false, fmt.Errorf("extern %s: %d bytes, but its type %v has %d: %w", name, size, typ, have, ErrKconfigValue)
 	}
 	return kind, signed, nil
 }
@@ -238,7 +237,7 @@ func encodeKconfig(name, raw string, typ btf.Type, size uint32) ([]byte, error) 
 		return nil, err
 	}
 	if raw == "" {
-		return nil, fmt.Errorf("extern %s: empty value: %w", name, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: empty value: %w", name, ErrKconfigValue)
 	}
 	switch raw[0] {
 	case 'y', 'n', 'm':
@@ -248,10 +247,10 @@ func encodeKconfig(name, raw string, typ btf.Type, size uint32) ([]byte, error) 
 	}
 	n, err := parseKconfigInt(raw)
 	if err != nil {
-		return nil, fmt.Errorf("extern %s: value %s is not an integer: %w", name, raw, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: value %s is not an integer: %w", name, raw, ErrKconfigValue)
 	}
 	if kind != kconfigInt && kind != kconfigChar {
-		return nil, fmt.Errorf("extern %s: value %s needs an integer type, not %v: %w", name, raw, typ, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: value %s needs an integer type, not %v: %w", name, raw, typ, ErrKconfigValue)
 	}
 	return encodeKconfigNumber(name, n, typ, size, false)
 }
@@ -261,7 +260,7 @@ func encodeKconfigTristate(name string, c byte, kind kconfigKind, size uint32) (
 	switch kind {
 	case kconfigBool:
 		if c == 'm' {
-			return nil, fmt.Errorf("extern %s: value m needs a tristate or char type, not bool: %w", name, errKconfigValue)
+			return nil, fmt.Errorf("extern %s: value m needs a tristate or char type, not bool: %w", name, ErrKconfigValue)
 		}
 		value[0] = byte(boolValue(c == 'y'))
 	case kconfigTristate:
@@ -276,26 +275,26 @@ func encodeKconfigTristate(name string, c byte, kind kconfigKind, size uint32) (
 	case kconfigChar:
 		value[0] = c
 	default:
-		return nil, fmt.Errorf("extern %s: value %c needs a bool, tristate or char type: %w", name, c, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: value %c needs a bool, tristate or char type: %w", name, c, ErrKconfigValue)
 	}
 	return value, nil
 }
 
 // encodeKconfigString copies a quoted string without its quotes and
 // NUL-terminates it. A string that does not fit is truncated and returned
-// with errKconfigTruncated, so a caller can choose libbpf's leniency.
+// with ErrKconfigTruncated, so a caller can choose libbpf's leniency.
 func encodeKconfigString(name, raw string, kind kconfigKind, size uint32) ([]byte, error) {
 	if kind != kconfigCharArray {
-		return nil, fmt.Errorf("extern %s: value %s needs a char array type: %w", name, raw, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: value %s needs a char array type: %w", name, raw, ErrKconfigValue)
 	}
 	if len(raw) < 2 || raw[len(raw)-1] != '"' {
-		return nil, fmt.Errorf("extern %s: value %s is not a quoted string: %w", name, raw, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: value %s is not a quoted string: %w", name, raw, ErrKconfigValue)
 	}
 	s := raw[1 : len(raw)-1]
 	value := make([]byte, size)
 	if uint32(len(s)) >= size {
 		copy(value, s[:size-1])
-		return value, fmt.Errorf("extern %s: value %s of %d bytes cut to %d: %w", name, raw, len(s), size-1, errKconfigTruncated)
+		return value, fmt.Errorf("extern %s: value %s of %d bytes cut to %d: %w", name, raw, len(s), size-1, ErrKconfigTruncated)
 	}
 	copy(value, s)
 	return value, nil
@@ -313,7 +312,7 @@ func encodeKconfigNumber(name string, n uint64, typ btf.Type, size uint32, allow
 	switch {
 	case kind == kconfigBool && allowBool:
 		if n > 1 {
-			return nil, fmt.Errorf("extern %s: value %d is not a bool: %w", name, n, errKconfigValue)
+			return nil, fmt.Errorf("extern %s: value %d is not a bool: %w", name, n, ErrKconfigValue)
 		}
 	case kind == kconfigInt || kind == kconfigChar:
 		if bits := size * 8; bits < 64 {
@@ -322,11 +321,11 @@ func encodeKconfigNumber(name string, n uint64, typ btf.Type, size uint32, allow
 				fits = n+(1<<(bits-1)) < 1<<bits
 			}
 			if !fits {
-				return nil, fmt.Errorf("extern %s: value %d does not fit in %d bytes (%v): %w", name, int64(n), size, typ, errKconfigValue)
+				return nil, fmt.Errorf("extern %s: value %d does not fit in %d bytes (%v): %w", name, int64(n), size, typ, ErrKconfigValue)
 			}
 		}
 	default:
-		return nil, fmt.Errorf("extern %s: value %d needs an integer, char or bool type, not %v: %w", name, n, typ, errKconfigValue)
+		return nil, fmt.Errorf("extern %s: value %d needs an integer, char or bool type, not %v: %w", name, n, typ, ErrKconfigValue)
 	}
 	value := make([]byte, size)
 	putUint(value, n)
@@ -385,21 +384,24 @@ func kernelVersion(major, minor, patch uint32) uint32 {
 	return major<<16 + minor<<8 + min(patch, 255)
 }
 
-var linuxKernelVersionOnce = sync.OnceValues(func() (uint32, error) {
-	uts, err := uname()
-	if err != nil {
-		return 0, err
-	}
-	// Ubuntu's release string carries its ABI number, not the upstream
-	// sublevel; the signature file has the real one.
-	signature, _ := os.ReadFile("/proc/version_signature")
-	return parseLinuxKernelVersion(string(signature), uts.version, uts.release)
-})
-
-// linuxKernelVersion is LINUX_KERNEL_VERSION as libbpf's
-// get_kernel_version computes it.
-func linuxKernelVersion() (uint32, error) {
-	return linuxKernelVersionOnce()
+// KernelVersion is LINUX_KERNEL_VERSION as libbpf's get_kernel_version
+// computes it.
+func (e *Env) KernelVersion() (uint32, error) {
+	return e.version.get(func() (uint32, error) {
+		uts, err := uname()
+		if err != nil {
+			return 0, err
+		}
+		// Ubuntu's release string carries its ABI number, not the
+		// upstream sublevel; the signature file has the real one. Most
+		// kernels have none; failing to read one that is there (EMFILE)
+		// must not leave the wrong sublevel cached.
+		signature, err := os.ReadFile(e.paths.VersionSignature)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return 0, fmt.Errorf("kernel version: %w", err)
+		}
+		return parseLinuxKernelVersion(string(signature), uts.version, uts.release)
+	})
 }
 
 // parseLinuxKernelVersion takes the version from Ubuntu's
@@ -467,17 +469,17 @@ var syscallWrapperPrefixes = map[string]string{
 	"loong64":  "loongarch",
 }
 
-// haveSyscallWrapper is LINUX_HAS_SYSCALL_WRAPPER: whether this kernel
+// HaveSyscallWrapper is LINUX_HAS_SYSCALL_WRAPPER: whether this kernel
 // has the wrappers, which depends on its version and configuration
 // (ARCH_HAS_SYSCALL_WRAPPER), so it is read off the kernel's own symbols.
 // libbpf asks for a kprobe on the symbol; its presence in /proc/kallsyms
 // says the same, and says it even where kptr_restrict hides addresses.
-func haveSyscallWrapper() (bool, error) {
+func (e *Env) HaveSyscallWrapper() (bool, error) {
 	prefix, ok := syscallWrapperPrefixes[runtime.GOARCH]
 	if !ok {
 		return false, nil
 	}
-	return kallsymsHas("__" + prefix + "_sys_bpf")
+	return e.KallsymsHas("__" + prefix + "_sys_bpf")
 }
 
 type utsname struct{ release, version string }

@@ -1,9 +1,14 @@
-package bpf
+package kernel
 
 import (
 	"errors"
-	"os"
+	"io/fs"
+	"path/filepath"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/testutil"
 )
 
 const kallsymsFixture = `ffffffff81000000 T _stext
@@ -32,7 +37,7 @@ func TestLookupKallsyms(t *testing.T) {
 		{"do_unlinkat_helper", 0xffffffff81005000, true, nil},
 		{"unlinkat", 0, false, nil},
 		{"dup_same", 0xffffffff81001000, true, nil},
-		{"dup_other", 0, false, errKallsymsAmbiguous},
+		{"dup_other", 0, false, ErrKallsymsAmbiguous},
 		// A symbol named like a type letter is not the type field.
 		{"T", 0xffffffff81007000, true, nil},
 		{"D", 0, false, nil},
@@ -68,27 +73,25 @@ func TestKallsymsHidden(t *testing.T) {
 
 // requireKallsyms skips where /proc/kallsyms is unreadable or hides
 // addresses, unless RAWLOAD_REQUIRE_KERNEL=1.
-func requireKallsyms(t testing.TB) *kallsyms {
-	t.Helper()
-	ks, err := kallsymsText()
+func requireKallsyms(tb testing.TB) *kallsyms {
+	tb.Helper()
+	ks, err := System().kallsymsText()
 	if err == nil && !ks.hidden {
 		return ks
 	}
 	if err == nil {
-		err = errKallsymsHidden
+		err = ErrKallsymsHidden
 	}
-	if os.Getenv("RAWLOAD_REQUIRE_KERNEL") == "1" {
-		t.Fatalf("RAWLOAD_REQUIRE_KERNEL=1: %v", err)
-	}
-	t.Skipf("kernel symbols unusable here: %v", err)
+	testutil.SkipUnlessRequired(tb, "kernel symbols unusable here: %v", err)
 	return nil
 }
 
 func TestKallsymsAddress(t *testing.T) {
 	requireKallsyms(t)
+	env := System()
 
 	for _, name := range []string{"_stext", "do_unlinkat"} {
-		addr, found, err := kallsymsAddress(name)
+		addr, found, err := env.KallsymsAddress(name)
 		if err != nil || !found || addr == 0 {
 			t.Errorf("%s: %#x, %v, %v", name, addr, found, err)
 		}
@@ -96,7 +99,7 @@ func TestKallsymsAddress(t *testing.T) {
 
 	// Variables are listed only with KALLSYMS_ALL.
 	cfg := requireKernelConfig(t)
-	addr, found, err := kallsymsAddress("init_task")
+	addr, found, err := env.KallsymsAddress("init_task")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +107,51 @@ func TestKallsymsAddress(t *testing.T) {
 		t.Errorf("init_task: %#x, %v with KALLSYMS_ALL=%v", addr, found, all)
 	}
 
-	if addr, found, err := kallsymsAddress("rawload_no_such_symbol"); err != nil || found {
+	if addr, found, err := env.KallsymsAddress("rawload_no_such_symbol"); err != nil || found {
 		t.Errorf("missing symbol: %#x, %v, %v", addr, found, err)
 	}
-	if has, err := kallsymsHas("_stext"); err != nil || !has {
-		t.Errorf("kallsymsHas(_stext): %v, %v", has, err)
+	if has, err := env.KallsymsHas("_stext"); err != nil || !has {
+		t.Errorf("KallsymsHas(_stext): %v, %v", has, err)
+	}
+}
+
+// A kallsyms file that cannot be read, for now, is read by the next call;
+// a hidden one is refused per symbol but still answers KallsymsHas.
+func TestKallsymsNotCached(t *testing.T) {
+	testutil.CheckNoLeak(t)
+	path := filepath.Join(t.TempDir(), "kallsyms")
+	env := New(Paths{Kallsyms: path})
+
+	if _, _, err := env.KallsymsAddress("do_unlinkat"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("missing file: got %v", err)
+	}
+	writeFile(t, path, []byte(kallsymsFixture))
+
+	restore := testutil.ExhaustFDs(t)
+	_, _, err := env.KallsymsAddress("do_unlinkat")
+	restore()
+	if !errors.Is(err, unix.EMFILE) {
+		t.Fatalf("without a free fd: got %v, want EMFILE", err)
+	}
+
+	addr, found, err := env.KallsymsAddress("do_unlinkat")
+	if err != nil || !found || addr != 0xffffffff81004000 {
+		t.Errorf("once readable: %#x, %v, %v", addr, found, err)
+	}
+	if _, _, err := env.KallsymsAddress("dup_other"); !errors.Is(err, ErrKallsymsAmbiguous) {
+		t.Errorf("dup_other: %v", err)
+	}
+	if has, err := env.KallsymsHas("dup_other"); err != nil || !has {
+		t.Errorf("KallsymsHas(dup_other): %v, %v", has, err)
+	}
+
+	hidden := New(Paths{Kallsyms: filepath.Join(t.TempDir(), "kallsyms")})
+	writeFile(t, hidden.Paths().Kallsyms, []byte("0000000000000000 T _stext\n"))
+	if _, _, err := hidden.KallsymsAddress("_stext"); !errors.Is(err, ErrKallsymsHidden) {
+		t.Errorf("hidden address: %v", err)
+	}
+	if has, err := hidden.KallsymsHas("_stext"); err != nil || !has {
+		t.Errorf("KallsymsHas where hidden: %v, %v", has, err)
 	}
 }
 
@@ -125,7 +168,7 @@ func BenchmarkKallsymsAddress(b *testing.B) {
 	})
 	b.Run("remembered", func(b *testing.B) {
 		for b.Loop() {
-			if _, found, err := kallsymsAddress("do_unlinkat"); err != nil || !found {
+			if _, found, err := System().KallsymsAddress("do_unlinkat"); err != nil || !found {
 				b.Fatal(found, err)
 			}
 		}

@@ -1,12 +1,15 @@
-package bpf
+package kernel
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +17,8 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/testutil"
 )
 
 func TestParseKernelConfig(t *testing.T) {
@@ -76,6 +81,8 @@ var (
 )
 
 func ne16(v uint16) []byte { return binary.NativeEndian.AppendUint16(nil, v) }
+func u32(v uint32) []byte  { return binary.NativeEndian.AppendUint32(nil, v) }
+func u64(v uint64) []byte  { return binary.NativeEndian.AppendUint64(nil, v) }
 
 func TestEncodeKconfig(t *testing.T) {
 	for _, tc := range []struct {
@@ -86,7 +93,7 @@ func TestEncodeKconfig(t *testing.T) {
 	}{
 		{"y", kcBool, []byte{1}, nil},
 		{"n", kcBool, []byte{0}, nil},
-		{"m", kcBool, nil, errKconfigValue},
+		{"m", kcBool, nil, ErrKconfigValue},
 		{"y", kcTristate, u32(1), nil},
 		{"m", kcTristate, u32(2), nil},
 		{"n", kcTristate, u32(0), nil},
@@ -95,9 +102,9 @@ func TestEncodeKconfig(t *testing.T) {
 		{"m", kcU8, []byte{'m'}, nil},
 		{"65", kcChar, []byte{65}, nil},
 		{"255", kcU8, []byte{255}, nil},
-		{"256", kcU8, nil, errKconfigValue},
+		{"256", kcU8, nil, ErrKconfigValue},
 		{"-128", kcChar, []byte{0x80}, nil},
-		{"-129", kcChar, nil, errKconfigValue},
+		{"-129", kcChar, nil, ErrKconfigValue},
 		{"123", kcU32, u32(123), nil},
 		{"0x10", kcU32, u32(16), nil},
 		{"0X1f", kcU32, u32(31), nil},
@@ -106,41 +113,41 @@ func TestEncodeKconfig(t *testing.T) {
 		{"-1", kcInt, u32(0xffffffff), nil},
 		{"250", kcConstInt, u32(250), nil},
 		{"4294967295", kcU32, u32(0xffffffff), nil},
-		{"4294967296", kcU32, nil, errKconfigValue},
-		{"2147483648", kcInt, nil, errKconfigValue},
+		{"4294967296", kcU32, nil, ErrKconfigValue},
+		{"2147483648", kcInt, nil, ErrKconfigValue},
 		{"-2147483648", kcInt, u32(0x80000000), nil},
 		{"-32768", kcS16, ne16(0x8000), nil},
-		{"32768", kcS16, nil, errKconfigValue},
+		{"32768", kcS16, nil, ErrKconfigValue},
 		{"65535", kcU16, ne16(0xffff), nil},
-		{"65536", kcU16, nil, errKconfigValue},
+		{"65536", kcU16, nil, ErrKconfigValue},
 		{"18446744073709551615", kcU64, u64(^uint64(0)), nil},
 		{"-9223372036854775808", kcS64, u64(1 << 63), nil},
-		{"18446744073709551616", kcU64, nil, errKconfigValue},
-		{"12abc", kcU32, nil, errKconfigValue},
-		{"1_000", kcU32, nil, errKconfigValue},
-		{"0x", kcU32, nil, errKconfigValue},
-		{"08", kcU32, nil, errKconfigValue},
-		{"--1", kcInt, nil, errKconfigValue},
+		{"18446744073709551616", kcU64, nil, ErrKconfigValue},
+		{"12abc", kcU32, nil, ErrKconfigValue},
+		{"1_000", kcU32, nil, ErrKconfigValue},
+		{"0x", kcU32, nil, ErrKconfigValue},
+		{"08", kcU32, nil, ErrKconfigValue},
+		{"--1", kcInt, nil, ErrKconfigValue},
 		{`"abc"`, kcStr8, []byte("abc\x00\x00\x00\x00\x00"), nil},
 		{`""`, kcStr8, make([]byte, 8), nil},
 		{`"abcdefg"`, kcStr8, []byte("abcdefg\x00"), nil},
-		{`"abcdefgh"`, kcStr8, []byte("abcdefg\x00"), errKconfigTruncated},
-		{`"abc`, kcStr8, nil, errKconfigValue},
-		{`"`, kcStr8, nil, errKconfigValue},
+		{`"abcdefgh"`, kcStr8, []byte("abcdefg\x00"), ErrKconfigTruncated},
+		{`"abc`, kcStr8, nil, ErrKconfigValue},
+		{`"`, kcStr8, nil, ErrKconfigValue},
 		// Type mismatches.
-		{`"str"`, kcBool, nil, errKconfigValue},
-		{`"str"`, kcU32, nil, errKconfigValue},
-		{"y", kcU32, nil, errKconfigValue},
-		{"y", kcStr8, nil, errKconfigValue},
-		{"1", kcBool, nil, errKconfigValue},
-		{"1", kcTristate, nil, errKconfigValue},
-		{"1", kcStr8, nil, errKconfigValue},
+		{`"str"`, kcBool, nil, ErrKconfigValue},
+		{`"str"`, kcU32, nil, ErrKconfigValue},
+		{"y", kcU32, nil, ErrKconfigValue},
+		{"y", kcStr8, nil, ErrKconfigValue},
+		{"1", kcBool, nil, ErrKconfigValue},
+		{"1", kcTristate, nil, ErrKconfigValue},
+		{"1", kcStr8, nil, ErrKconfigValue},
 		// Types libbpf does not take for kconfig.
-		{"y", kcWideBool, nil, errKconfigValue},
-		{"y", kcOtherEnum, nil, errKconfigValue},
-		{"y", kcBoolArr, nil, errKconfigValue},
-		{"1", kcStruct, nil, errKconfigValue},
-		{"", kcU32, nil, errKconfigValue},
+		{"y", kcWideBool, nil, ErrKconfigValue},
+		{"y", kcOtherEnum, nil, ErrKconfigValue},
+		{"y", kcBoolArr, nil, ErrKconfigValue},
+		{"1", kcStruct, nil, ErrKconfigValue},
+		{"", kcU32, nil, ErrKconfigValue},
 	} {
 		t.Run(fmt.Sprintf("%s/%v", tc.raw, tc.typ), func(t *testing.T) {
 			size, err := btf.Sizeof(tc.typ)
@@ -162,7 +169,7 @@ func TestEncodeKconfig(t *testing.T) {
 }
 
 func TestEncodeKconfigSize(t *testing.T) {
-	if _, err := encodeKconfig("CONFIG_TEST", "1", kcU32, 8); !errors.Is(err, errKconfigValue) {
+	if _, err := encodeKconfig("CONFIG_TEST", "1", kcU32, 8); !errors.Is(err, ErrKconfigValue) {
 		t.Errorf("u32 in 8 bytes: %v", err)
 	}
 	// The type of a Var is the Var's type.
@@ -191,8 +198,8 @@ func TestEncodeKconfigDerived(t *testing.T) {
 		size, _ := btf.Sizeof(tc.typ)
 		got, err := encodeKconfigNumber("LINUX_TEST", tc.n, tc.typ, uint32(size), true)
 		if tc.want == nil {
-			if !errors.Is(err, errKconfigValue) {
-				t.Errorf("%d in %v: %x, %v; want errKconfigValue", tc.n, tc.typ, got, err)
+			if !errors.Is(err, ErrKconfigValue) {
+				t.Errorf("%d in %v: %x, %v; want ErrKconfigValue", tc.n, tc.typ, got, err)
 			}
 			continue
 		}
@@ -234,12 +241,12 @@ func TestParseLinuxKernelVersion(t *testing.T) {
 // read, unless RAWLOAD_REQUIRE_KERNEL=1.
 func requireKernelConfig(t *testing.T) map[string]string {
 	t.Helper()
-	cfg, err := kernelConfig()
+	cfg, err := System().KernelConfig()
 	if err == nil {
 		return cfg
 	}
-	if errors.Is(err, os.ErrNotExist) && os.Getenv("RAWLOAD_REQUIRE_KERNEL") != "1" {
-		t.Skipf("no kernel config here: %v", err)
+	if errors.Is(err, os.ErrNotExist) {
+		testutil.SkipUnlessRequired(t, "no kernel config here: %v", err)
 	}
 	t.Fatal(err)
 	return nil
@@ -250,16 +257,16 @@ func TestKconfigRunningKernel(t *testing.T) {
 	if cfg["CONFIG_BPF_SYSCALL"] != "y" {
 		t.Errorf("CONFIG_BPF_SYSCALL=%q", cfg["CONFIG_BPF_SYSCALL"])
 	}
-	again, _ := kernelConfig()
+	again, _ := System().KernelConfig()
 	if fmt.Sprintf("%p", again) != fmt.Sprintf("%p", cfg) {
 		t.Error("kernel config read twice")
 	}
 
-	value, found, err := kconfigValue("CONFIG_BPF_SYSCALL", kcBool, 1)
+	value, found, err := System().KconfigValue("CONFIG_BPF_SYSCALL", kcBool, 1)
 	if err != nil || !found || !bytes.Equal(value, []byte{1}) {
 		t.Errorf("CONFIG_BPF_SYSCALL as bool: %x, %v, %v", value, found, err)
 	}
-	value, found, err = kconfigValue("CONFIG_BPF_SYSCALL", kcTristate, 4)
+	value, found, err = System().KconfigValue("CONFIG_BPF_SYSCALL", kcTristate, 4)
 	if err != nil || !found || !bytes.Equal(value, u32(tristateYes)) {
 		t.Errorf("CONFIG_BPF_SYSCALL as tristate: %x, %v, %v", value, found, err)
 	}
@@ -268,7 +275,7 @@ func TestKconfigRunningKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		value, found, err = kconfigValue("CONFIG_HZ", kcInt, 4)
+		value, found, err = System().KconfigValue("CONFIG_HZ", kcInt, 4)
 		if err != nil || !found || !bytes.Equal(value, u32(uint32(n))) {
 			t.Errorf("CONFIG_HZ=%s as int: %x, %v, %v", hz, value, found, err)
 		}
@@ -276,16 +283,16 @@ func TestKconfigRunningKernel(t *testing.T) {
 
 	// Absent options are for the caller to zero or refuse, but their type
 	// is checked all the same.
-	if value, found, err := kconfigValue("CONFIG_RAWLOAD_NO_SUCH_OPTION", kcBool, 1); err != nil || found {
+	if value, found, err := System().KconfigValue("CONFIG_RAWLOAD_NO_SUCH_OPTION", kcBool, 1); err != nil || found {
 		t.Errorf("missing option: %x, %v, %v", value, found, err)
 	}
-	if _, _, err := kconfigValue("CONFIG_RAWLOAD_NO_SUCH_OPTION", kcStruct, 4); !errors.Is(err, errKconfigValue) {
+	if _, _, err := System().KconfigValue("CONFIG_RAWLOAD_NO_SUCH_OPTION", kcStruct, 4); !errors.Is(err, ErrKconfigValue) {
 		t.Errorf("missing option of a struct type: %v", err)
 	}
-	if _, found, err := kconfigValue("LINUX_RAWLOAD_FUTURE", kcBool, 1); err != nil || found {
+	if _, found, err := System().KconfigValue("LINUX_RAWLOAD_FUTURE", kcBool, 1); err != nil || found {
 		t.Errorf("unknown LINUX_ value: %v, %v", found, err)
 	}
-	if _, _, err := kconfigValue("RAWLOAD_OPTION", kcBool, 1); !errors.Is(err, errKconfigValue) {
+	if _, _, err := System().KconfigValue("RAWLOAD_OPTION", kcBool, 1); !errors.Is(err, ErrKconfigValue) {
 		t.Errorf("neither CONFIG_ nor LINUX_: %v", err)
 	}
 }
@@ -301,7 +308,7 @@ func TestKconfigLinuxValues(t *testing.T) {
 		t.Fatalf("uname release %q: %v", release, err)
 	}
 
-	value, found, err := kconfigValue("LINUX_KERNEL_VERSION", kcInt, 4)
+	value, found, err := System().KconfigValue("LINUX_KERNEL_VERSION", kcInt, 4)
 	if err != nil || !found {
 		t.Fatalf("LINUX_KERNEL_VERSION: %v, %v", found, err)
 	}
@@ -313,7 +320,7 @@ func TestKconfigLinuxValues(t *testing.T) {
 		}
 	}
 
-	value, found, err = kconfigValue("LINUX_HAS_BPF_COOKIE", kcBool, 1)
+	value, found, err = System().KconfigValue("LINUX_HAS_BPF_COOKIE", kcBool, 1)
 	if err != nil || !found {
 		t.Fatalf("LINUX_HAS_BPF_COOKIE: %v, %v", found, err)
 	}
@@ -321,7 +328,7 @@ func TestKconfigLinuxValues(t *testing.T) {
 		t.Errorf("LINUX_HAS_BPF_COOKIE %d on %s", value[0], release)
 	}
 
-	value, found, err = kconfigValue("LINUX_HAS_SYSCALL_WRAPPER", kcBool, 1)
+	value, found, err = System().KconfigValue("LINUX_HAS_SYSCALL_WRAPPER", kcBool, 1)
 	if err != nil || !found {
 		t.Fatalf("LINUX_HAS_SYSCALL_WRAPPER: %v, %v", found, err)
 	}
@@ -330,4 +337,87 @@ func TestKconfigLinuxValues(t *testing.T) {
 		t.Errorf("LINUX_HAS_SYSCALL_WRAPPER %d on %s/%s", value[0], runtime.GOARCH, release)
 	}
 	t.Logf("LINUX_KERNEL_VERSION %#x, LINUX_HAS_SYSCALL_WRAPPER %d", version, value[0])
+}
+
+// A config that is nowhere yet is read once it appears, first from
+// ProcConfig, else from config-<release> in BootDir; an fd shortage is
+// not kept either.
+func TestKernelConfigNotCached(t *testing.T) {
+	testutil.CheckNoLeak(t)
+	dir := t.TempDir()
+	env := New(Paths{ProcConfig: filepath.Join(dir, "config.gz"), BootDir: dir})
+
+	_, err := env.KernelConfig()
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "config.gz") || !strings.Contains(err.Error(), "config-") {
+		t.Fatalf("no config: got %v", err)
+	}
+
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	boot := filepath.Join(dir, "config-"+unix.ByteSliceToString(uts.Release[:]))
+	writeFile(t, boot, []byte("CONFIG_FROM_BOOT=y\n"))
+
+	restore := testutil.ExhaustFDs(t)
+	_, err = env.KernelConfig()
+	restore()
+	if !errors.Is(err, unix.EMFILE) {
+		t.Fatalf("without a free fd: got %v, want EMFILE", err)
+	}
+
+	cfg, err := env.KernelConfig()
+	if err != nil || cfg["CONFIG_FROM_BOOT"] != "y" {
+		t.Fatalf("from %s: %v, %v", boot, cfg, err)
+	}
+
+	// Kept now: a /proc/config.gz appearing later changes nothing.
+	var gz bytes.Buffer
+	w := gzip.NewWriter(&gz)
+	w.Write([]byte("CONFIG_FROM_PROC=y\n"))
+	w.Close()
+	writeFile(t, filepath.Join(dir, "config.gz"), gz.Bytes())
+	if cfg, _ := env.KernelConfig(); cfg["CONFIG_FROM_PROC"] != "" {
+		t.Error("a kept config was read again")
+	}
+	fresh := New(env.Paths())
+	if cfg, err := fresh.KernelConfig(); err != nil || cfg["CONFIG_FROM_PROC"] != "y" || cfg["CONFIG_FROM_BOOT"] != "" {
+		t.Errorf("ProcConfig first: %v, %v", cfg, err)
+	}
+	value, found, err := fresh.KconfigValue("CONFIG_FROM_PROC", kcBool, 1)
+	if err != nil || !found || !bytes.Equal(value, []byte{1}) {
+		t.Errorf("CONFIG_FROM_PROC as bool: %x, %v, %v", value, found, err)
+	}
+}
+
+// A version signature that is there but cannot be read must not leave
+// the release's sublevel cached in place of the signature's.
+func TestKernelVersionSignature(t *testing.T) {
+	testutil.CheckNoLeak(t)
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	release := unix.ByteSliceToString(uts.Release[:])
+	var major, minor uint32
+	if _, err := fmt.Sscanf(release, "%d.%d.", &major, &minor); err != nil {
+		t.Skipf("uname release %q: %v", release, err)
+	}
+	if strings.Contains(unix.ByteSliceToString(uts.Version[:]), "Debian ") {
+		t.Skip("a Debian uname version takes precedence over the release")
+	}
+	sig := filepath.Join(t.TempDir(), "version_signature")
+	writeFile(t, sig, fmt.Appendf(nil, "Ubuntu %s-1.1-generic %d.%d.77\n", release, major, minor))
+	env := New(Paths{VersionSignature: sig})
+
+	restore := testutil.ExhaustFDs(t)
+	_, err := env.KernelVersion()
+	restore()
+	if !errors.Is(err, unix.EMFILE) {
+		t.Fatalf("without a free fd: got %v, want EMFILE", err)
+	}
+	v, err := env.KernelVersion()
+	if want := kernelVersion(major, minor, 77); err != nil || v != want {
+		t.Errorf("LINUX_KERNEL_VERSION %#x, %v; want %#x from the signature", v, err, want)
+	}
 }

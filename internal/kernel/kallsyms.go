@@ -1,4 +1,4 @@
-package bpf
+package kernel
 
 import (
 	"bytes"
@@ -11,33 +11,25 @@ import (
 )
 
 var (
-	// errKallsymsHidden is returned for a symbol whose address the kernel
+	// ErrKallsymsHidden is returned for a symbol whose address the kernel
 	// hides: /proc/kallsyms shows every address as 0 to a reader that
 	// kernel.kptr_restrict does not trust.
-	errKallsymsHidden = errors.New("/proc/kallsyms shows every address as 0: kernel.kptr_restrict hides them (needs CAP_SYSLOG with kptr_restrict=1, or kptr_restrict=0)")
-	// errKallsymsAmbiguous is returned for a name that /proc/kallsyms
+	ErrKallsymsHidden = errors.New("/proc/kallsyms shows every address as 0: kernel.kptr_restrict hides them (needs CAP_SYSLOG with kptr_restrict=1, or kptr_restrict=0)")
+	// ErrKallsymsAmbiguous is returned for a name that /proc/kallsyms
 	// lists at two different addresses, such as static functions of the
 	// same name in two files; libbpf refuses those too.
-	errKallsymsAmbiguous = errors.New("symbol has more than one address")
+	ErrKallsymsAmbiguous = errors.New("symbol has more than one address")
 )
 
-// kallsymsText is /proc/kallsyms read once, kept as the text itself.
+// kallsyms is the text of /proc/kallsyms, read once per Env and kept as
+// the text itself.
 //
 // Reading it costs ~60 ms, all of it the kernel formatting ~120k lines
-// (~200k with KALLSYMS_ALL), so it is read once per process. A map of
-// every name would cost twice the text's 5 MB in small strings that the
-// garbage collector scans forever, to serve the few ksyms an object
-// names; the text is one pointer-free block. Finding a name in it takes
-// ~2 ms, so each answer is remembered: objects loaded one after another
-// tend to ask for the same few names.
-var kallsymsText = sync.OnceValues(func() (*kallsyms, error) {
-	text, err := os.ReadFile("/proc/kallsyms")
-	if err != nil {
-		return nil, err
-	}
-	return &kallsyms{text: text, hidden: !hasNonzeroAddress(text)}, nil
-})
-
+// (~200k with KALLSYMS_ALL). A map of every name would cost twice the
+// text's 5 MB in small strings that the garbage collector scans forever,
+// to serve the few ksyms an object names; the text is one pointer-free
+// block. Finding a name in it takes ~2 ms, so each answer is remembered:
+// objects loaded one after another tend to ask for the same few names.
 type kallsyms struct {
 	text   []byte
 	hidden bool // every address is 0
@@ -52,7 +44,18 @@ type kallsymsAnswer struct {
 	err   error
 }
 
-// lookup is lookupKallsyms on ks.text, remembered.
+func (e *Env) kallsymsText() (*kallsyms, error) {
+	return e.kallsyms.get(func() (*kallsyms, error) {
+		text, err := os.ReadFile(e.paths.Kallsyms)
+		if err != nil {
+			return nil, err
+		}
+		return &kallsyms{text: text, hidden: !hasNonzeroAddress(text)}, nil
+	})
+}
+
+// lookup is lookupKallsyms on ks.text, remembered. Every answer is a
+// property of the text, so errors are remembered too.
 func (ks *kallsyms) lookup(name string) (uint64, bool, error) {
 	ks.mu.Lock()
 	a, ok := ks.answers[name]
@@ -72,13 +75,13 @@ func (ks *kallsyms) lookup(name string) (uint64, bool, error) {
 	return a.addr, a.found, a.err
 }
 
-// kallsymsAddress finds the address of the kernel or module symbol name
+// KallsymsAddress finds the address of the kernel or module symbol name
 // ("name" or "name\t[module]" in /proc/kallsyms). found is false when the
 // kernel has no such symbol; with KALLSYMS_ALL unset it lists functions
 // only, not variables. It is an error when the kernel hides addresses, or
 // lists the name at two different ones.
-func kallsymsAddress(name string) (addr uint64, found bool, err error) {
-	ks, err := kallsymsText()
+func (e *Env) KallsymsAddress(name string) (addr uint64, found bool, err error) {
+	ks, err := e.kallsymsText()
 	if err != nil {
 		return 0, false, err
 	}
@@ -87,20 +90,20 @@ func kallsymsAddress(name string) (addr uint64, found bool, err error) {
 		return 0, false, err
 	}
 	if ks.hidden {
-		return 0, false, fmt.Errorf("kallsyms %s: %w", name, errKallsymsHidden)
+		return 0, false, fmt.Errorf("kallsyms %s: %w", name, ErrKallsymsHidden)
 	}
 	return addr, true, nil
 }
 
-// kallsymsHas reports whether the kernel has the symbol name, even where
+// KallsymsHas reports whether the kernel has the symbol name, even where
 // its address is hidden.
-func kallsymsHas(name string) (bool, error) {
-	ks, err := kallsymsText()
+func (e *Env) KallsymsHas(name string) (bool, error) {
+	ks, err := e.kallsymsText()
 	if err != nil {
 		return false, err
 	}
 	_, found, err := ks.lookup(name)
-	if errors.Is(err, errKallsymsAmbiguous) {
+	if errors.Is(err, ErrKallsymsAmbiguous) {
 		return true, nil
 	}
 	return found, err
@@ -136,7 +139,7 @@ func lookupKallsyms(text []byte, name string) (addr uint64, found bool, err erro
 			return 0, false, fmt.Errorf("kallsyms line %q: %w", text[lineStart:end], err)
 		}
 		if found && a != addr {
-			return 0, false, fmt.Errorf("kallsyms %s: %#x and %#x: %w", name, addr, a, errKallsymsAmbiguous)
+			return 0, false, fmt.Errorf("kallsyms %s: %#x and %#x: %w", name, addr, a, ErrKallsymsAmbiguous)
 		}
 		addr, found = a, true
 	}

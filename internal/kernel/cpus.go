@@ -1,23 +1,23 @@
-package bpf
+package kernel
 
 import (
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 )
 
-var possibleCPUs = sync.OnceValues(func() (int, error) {
-	data, err := os.ReadFile("/sys/devices/system/cpu/possible")
-	if err != nil {
-		return 0, err
-	}
-	return parseCPURanges(strings.TrimSpace(string(data)))
-})
-
-// PossibleCPUs is the number of values a per-CPU map holds per key.
-func PossibleCPUs() (int, error) { return possibleCPUs() }
+// PossibleCPUs is the number of values a per-CPU map holds per key: the
+// highest possible CPU plus one, which can exceed the number online.
+func (e *Env) PossibleCPUs() (int, error) {
+	return e.cpus.get(func() (int, error) {
+		data, err := os.ReadFile(e.paths.PossibleCPUs)
+		if err != nil {
+			return 0, err
+		}
+		return parseCPURanges(strings.TrimSpace(string(data)))
+	})
+}
 
 // parseCPURanges reads the kernel's CPU list format ("0-3,8") and returns
 // the highest CPU number plus one.

@@ -1,0 +1,221 @@
+package kernel
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
+	"github.com/rawload/rawload/syscall"
+)
+
+// ErrBTFKindUnsupported is returned when the kernel's BTF loader refuses a
+// kind of type or a feature of BTF that an object may need.
+var ErrBTFKindUnsupported = errors.New("refused by the kernel's BTF loader")
+
+// btfFeature is a kind or feature of BTF an object's BTF may hold. Asking
+// the kernel beats going by version: distributions backport BTF kinds into
+// older kernels.
+type btfFeature int
+
+// The first four cannot be rewritten into something older kernels accept,
+// the others can, by btf.MarshalOptions.
+const (
+	featBTF btfFeature = iota
+	featFunc
+	featDatasec
+	featFloat
+	featFuncLinkage
+	featDeclTag
+	featTypeTag
+	featEnum64
+	numBTFFeatures
+)
+
+// btfProbe is a tiny BTF blob holding one type of the kind in question.
+type btfProbe struct {
+	feature string // what is probed, for errors: "BTF_KIND_FLOAT"
+	since   string // the upstream version that added it
+	typ     func() btf.Type
+}
+
+func probeInt() btf.Type { return &btf.Int{Name: "int", Size: 4, Encoding: btf.Signed} }
+
+var btfProbes = [numBTFFeatures]btfProbe{
+	featBTF: {"BTF", "4.18", probeInt},
+	featFunc: {"BTF_KIND_FUNC", "5.0", func() btf.Type {
+		return &btf.Func{Name: "a", Type: &btf.FuncProto{Return: (*btf.Void)(nil)}, Linkage: btf.StaticFunc}
+	}},
+	featDatasec: {"BTF_KIND_DATASEC", "5.2", func() btf.Type {
+		v := &btf.Var{Name: "a", Type: probeInt(), Linkage: btf.GlobalVar}
+		return &btf.Datasec{Name: ".data", Size: 4, Vars: []btf.VarSecinfo{{Type: v, Offset: 0, Size: 4}}}
+	}},
+	featFloat: {"BTF_KIND_FLOAT", "5.13", func() btf.Type {
+		return &btf.Float{Name: "float", Size: 4}
+	}},
+	featFuncLinkage: {"BTF_KIND_FUNC with global linkage", "5.6", func() btf.Type {
+		return &btf.Func{Name: "a", Type: &btf.FuncProto{Return: (*btf.Void)(nil)}, Linkage: btf.GlobalFunc}
+	}},
+	featDeclTag: {"BTF_KIND_DECL_TAG", "5.16", func() btf.Type {
+		return &btf.Typedef{Name: "a", Type: probeInt(), Tags: []string{"a"}}
+	}},
+	featTypeTag: {"BTF_KIND_TYPE_TAG", "5.17", func() btf.Type {
+		return &btf.Pointer{Target: &btf.TypeTag{Type: probeInt(), Value: "a"}}
+	}},
+	featEnum64: {"BTF_KIND_ENUM64", "6.0", func() btf.Type {
+		return &btf.Enum{Name: "a", Size: 8, Values: []btf.EnumValue{{Name: "A", Value: math.MaxUint32 + 1}}}
+	}},
+}
+
+// blob is the probe's type as raw BTF, marshalled with no sanitizing.
+func (p *btfProbe) blob() ([]byte, error) {
+	b, err := btf.NewBuilder([]btf.Type{p.typ()}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return b.Marshal(nil, nil)
+}
+
+func (p *btfProbe) run() error {
+	blob, err := p.blob()
+	if err != nil {
+		return fmt.Errorf("probing %s: %w", p.feature, err)
+	}
+	return loadBTFProbe(p.feature, p.since, blob)
+}
+
+// loadBTFProbe loads blob and unloads it again. The kernel says EINVAL to
+// a kind or flag it does not know; any other error, EPERM above all, says
+// nothing about BTF and is returned as it is.
+func loadBTFProbe(feature, since string, blob []byte) error {
+	fd, _, err := syscall.BTFLoad(blob, 0)
+	if err == nil {
+		unix.Close(fd)
+		return nil
+	}
+	if errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("%s (Linux %s): %w", feature, since, ErrBTFKindUnsupported)
+	}
+	return fmt.Errorf("probing %s: BTF_LOAD: %w", feature, err)
+}
+
+// probeBTF returns nil when the kernel loads BTF holding f, an error
+// wrapping ErrBTFKindUnsupported when it refuses it, and any other error
+// when it could not be asked. Only the first two are kept: the kernel will
+// not change its mind, while EPERM or EMFILE may pass.
+func (e *Env) probeBTF(f btfFeature) error {
+	refused, err := e.btfProbes[f].get(func() (error, error) {
+		err := btfProbes[f].run()
+		if err == nil || errors.Is(err, ErrBTFKindUnsupported) {
+			return err, nil
+		}
+		return nil, err
+	})
+	if err != nil {
+		return err
+	}
+	return refused
+}
+
+// refusesBTF reports whether the kernel refuses f. A probe that could not
+// ask (EPERM) counts as accepted: the object's own BTF load then fails
+// with the real reason.
+func (e *Env) refusesBTF(f btfFeature) bool {
+	return errors.Is(e.probeBTF(f), ErrBTFKindUnsupported)
+}
+
+// BTFMarshalOptions says how to marshal an object's BTF so that the
+// running kernel accepts it: in native byte order, with what this kernel
+// refuses rewritten into what it accepts. Each call returns a new copy.
+func (e *Env) BTFMarshalOptions() *btf.MarshalOptions {
+	return &btf.MarshalOptions{
+		Order:            binary.NativeEndian,
+		StripFuncLinkage: e.refusesBTF(featFuncLinkage),
+		ReplaceDeclTags:  e.refusesBTF(featDeclTag),
+		ReplaceTypeTags:  e.refusesBTF(featTypeTag),
+		ReplaceEnum64:    e.refusesBTF(featEnum64),
+		// Every kernel refuses BTF with strings but no types.
+		PreventNoTypeFound: true,
+	}
+}
+
+// CheckBTFSupport returns an error naming the first kind of BTF that the
+// kernel lacks and that BTFMarshalOptions cannot rewrite: BTF itself,
+// FUNC (func_info), DATASEC (global data) and FLOAT. nil when all load.
+//
+// FLOAT is only needed by objects whose BTF holds a float; a caller that
+// knows it has none may ignore an error about it.
+func (e *Env) CheckBTFSupport() error {
+	for _, f := range []btfFeature{featBTF, featFunc, featDatasec, featFloat} {
+		if err := e.probeBTF(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// HaveProgBindMap reports whether the kernel has BPF_PROG_BIND_MAP (Linux
+// 5.8), which ties a map to a program that never names it. An error says
+// the kernel could not be asked, and the next call asks again.
+func (e *Env) HaveProgBindMap() (bool, error) {
+	return e.progBindMap.get(func() (bool, error) {
+		err := probeProgBindMap()
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, errNoProgBindMap):
+			return false, nil
+		}
+		return false, err
+	})
+}
+
+// errNoProgBindMap is the kernel not knowing the command.
+var errNoProgBindMap = errors.New("BPF_PROG_BIND_MAP: not supported by the kernel")
+
+// returnZero is "r0 = 0; exit". Its register fields are zero, so the
+// bytes are the same in either byte order.
+var returnZero = []byte{
+	0xb7, 0, 0, 0, 0, 0, 0, 0, // BPF_ALU64 | BPF_MOV | BPF_K
+	0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
+}
+
+// probeProgBindMap binds a one-entry array to a trivial socket filter. A
+// kernel without the command says EINVAL, as to any command it does not
+// know.
+func probeProgBindMap() error {
+	res, err := syscall.ProgLoad(&syscall.ProgLoadOptions{
+		Type:    uapi.ProgTypeSocketFilter,
+		Name:    "probe_bind_map",
+		Insns:   returnZero,
+		License: "GPL",
+	})
+	if err != nil {
+		return fmt.Errorf("probing BPF_PROG_BIND_MAP: loading a socket filter: %w", err)
+	}
+	defer unix.Close(res.FD)
+
+	mapFD, err := syscall.MapCreate(&syscall.MapCreateAttr{
+		MapType:    uapi.MapTypeArray,
+		KeySize:    4,
+		ValueSize:  4,
+		MaxEntries: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("probing BPF_PROG_BIND_MAP: creating an array: %w", err)
+	}
+	defer unix.Close(mapFD)
+
+	err = syscall.ProgBindMap(res.FD, mapFD, 0)
+	if errors.Is(err, unix.EINVAL) {
+		return fmt.Errorf("%w (%w)", errNoProgBindMap, err)
+	}
+	if err != nil {
+		return fmt.Errorf("BPF_PROG_BIND_MAP: %w", err)
+	}
+	return nil
+}

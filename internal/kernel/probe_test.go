@@ -1,0 +1,175 @@
+package kernel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/testutil"
+	"github.com/rawload/rawload/syscall"
+)
+
+// Every probe's blob holds the kind it is named for, and this 6.18 kernel
+// loads each one.
+func TestBTFProbeBlobs(t *testing.T) {
+	testutil.KernelTest(t)
+	env := New(Paths{})
+
+	holds := [numBTFFeatures]func(btf.Type) bool{
+		featBTF:         func(typ btf.Type) bool { _, ok := typ.(*btf.Int); return ok },
+		featFunc:        func(typ btf.Type) bool { f, ok := typ.(*btf.Func); return ok && f.Linkage == btf.StaticFunc },
+		featDatasec:     func(typ btf.Type) bool { ds, ok := typ.(*btf.Datasec); return ok && len(ds.Vars) == 1 },
+		featFloat:       func(typ btf.Type) bool { _, ok := typ.(*btf.Float); return ok },
+		featFuncLinkage: func(typ btf.Type) bool { f, ok := typ.(*btf.Func); return ok && f.Linkage == btf.GlobalFunc },
+		featDeclTag:     func(typ btf.Type) bool { td, ok := typ.(*btf.Typedef); return ok && len(td.Tags) == 1 },
+		featTypeTag:     func(typ btf.Type) bool { _, ok := typ.(*btf.TypeTag); return ok },
+		featEnum64:      func(typ btf.Type) bool { e, ok := typ.(*btf.Enum); return ok && e.Size == 8 },
+	}
+	for f := range numBTFFeatures {
+		probe := &btfProbes[f]
+		t.Run(probe.feature, func(t *testing.T) {
+			blob, err := probe.blob()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spec, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var held bool
+			for typ, err := range spec.All() {
+				if err != nil {
+					t.Fatal(err)
+				}
+				held = held || holds[f](typ)
+			}
+			if !held {
+				t.Fatalf("blob does not hold a %s", probe.feature)
+			}
+
+			if err := loadBTFProbe(probe.feature, probe.since, blob); err != nil {
+				t.Errorf("kernel refused the blob: %v", err)
+			}
+			if err := env.probeBTF(f); err != nil {
+				t.Errorf("cached result: %v", err)
+			}
+		})
+	}
+}
+
+// A kind the kernel does not know is reported as refused, not as a failure
+// to probe.
+func TestBTFProbeRefused(t *testing.T) {
+	testutil.KernelTest(t)
+
+	blob, err := btfProbes[featBTF].blob()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The one type's info word follows the 24-byte header and name_off;
+	// kind 31 is beyond any kernel's BTF_KIND_MAX.
+	const infoOff = 24 + 4
+	info := binary.NativeEndian.Uint32(blob[infoOff:])
+	binary.NativeEndian.PutUint32(blob[infoOff:], info|0x1f<<24)
+
+	err = loadBTFProbe("kind 31", "never", blob)
+	if !errors.Is(err, ErrBTFKindUnsupported) {
+		t.Fatalf("got %v, want ErrBTFKindUnsupported", err)
+	}
+	if want := "kind 31 (Linux never): refused by the kernel's BTF loader"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
+}
+
+// A probe that could not ask the kernel (no fd for the BTF object) says
+// so and is asked again; the answer the kernel then gives is kept.
+func TestProbeEMFILENotCached(t *testing.T) {
+	testutil.KernelTest(t)
+	env := New(Paths{})
+
+	restore := testutil.ExhaustFDs(t)
+	errBTF := env.CheckBTFSupport()
+	bindMap, errBind := env.HaveProgBindMap()
+	opts := env.BTFMarshalOptions()
+	restore()
+
+	if !errors.Is(errBTF, unix.EMFILE) || errors.Is(errBTF, ErrBTFKindUnsupported) {
+		t.Errorf("CheckBTFSupport without a free fd: %v, want EMFILE", errBTF)
+	}
+	if bindMap || !errors.Is(errBind, unix.EMFILE) {
+		t.Errorf("HaveProgBindMap without a free fd: %v, %v; want EMFILE", bindMap, errBind)
+	}
+	// Could not ask: assume accepted, and let the object's load say more.
+	if want := (btf.MarshalOptions{Order: binary.NativeEndian, PreventNoTypeFound: true}); *opts != want {
+		t.Errorf("marshal options without a free fd: %+v", *opts)
+	}
+
+	if err := env.CheckBTFSupport(); err != nil {
+		t.Errorf("CheckBTFSupport with fds again: %v", err)
+	}
+	if ok, err := env.HaveProgBindMap(); !ok || err != nil {
+		t.Errorf("HaveProgBindMap with fds again: %v, %v", ok, err)
+	}
+	for f := range numBTFFeatures {
+		if _, kept := env.btfProbes[f].peek(); !kept && f <= featFloat {
+			t.Errorf("%s: the kernel's answer was not kept", btfProbes[f].feature)
+		}
+	}
+}
+
+func TestProbeMarshalOptions(t *testing.T) {
+	testutil.RequireKernel(t)
+	env := New(Paths{})
+
+	want := btf.MarshalOptions{Order: binary.NativeEndian, PreventNoTypeFound: true}
+	opts := env.BTFMarshalOptions()
+	if *opts != want {
+		t.Errorf("6.18 needs no rewriting: got %+v", *opts)
+	}
+	opts.ReplaceEnum64 = true
+	if *env.BTFMarshalOptions() != want {
+		t.Error("BTFMarshalOptions returned shared state")
+	}
+	if err := env.CheckBTFSupport(); err != nil {
+		t.Errorf("CheckBTFSupport: %v", err)
+	}
+}
+
+// One blob with every probed kind, marshalled with BTFMarshalOptions, is
+// what an object's BTF looks like to the kernel; it must load.
+func TestProbeMarshalOptionsLoad(t *testing.T) {
+	testutil.KernelTest(t)
+
+	var types []btf.Type
+	for f := range numBTFFeatures {
+		types = append(types, btfProbes[f].typ())
+	}
+	b, err := btf.NewBuilder(types, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := b.Marshal(nil, System().BTFMarshalOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, log, err := syscall.BTFLoad(blob, 0)
+	if err != nil {
+		t.Fatalf("BTF_LOAD: %v\n%s", err, log)
+	}
+	unix.Close(fd)
+}
+
+func TestProbeProgBindMap(t *testing.T) {
+	testutil.KernelTest(t)
+
+	if err := probeProgBindMap(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := System().HaveProgBindMap(); !ok || err != nil {
+		t.Errorf("HaveProgBindMap is %v, %v on 6.18", ok, err)
+	}
+}
