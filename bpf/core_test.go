@@ -15,6 +15,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -342,21 +343,16 @@ func TestCOREBigEndianOpen(t *testing.T) {
 
 // BenchmarkOpenCORE measures Open and Close of core.o, whose CO-RE
 // relocations and attach target need the kernel's BTF. "first" is what a
-// process pays while the shared kernel BTF cache is cold: the cache is a
-// sync.OnceValues with no reset, so each iteration parses vmlinux with
-// loadKernelSpec, the very function the cache runs once, and hands it to
-// Open as Options.KernelBTF. "next" uses the warm shared cache.
+// process pays while the kernel BTF cache is cold: each iteration opens
+// with a fresh kernel environment, which parses vmlinux again. "next"
+// uses the warm process-wide one.
 func BenchmarkOpenCORE(b *testing.B) {
 	requireKernelBTF(b)
 	path := testdata("core.o")
 	b.Run("first", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			spec, err := loadKernelSpec()
-			if err != nil {
-				b.Fatal(err)
-			}
-			obj, err := Open(path, &Options{KernelBTF: spec})
+			obj, err := Open(path, &Options{env: kernel.New(kernel.Paths{})})
 			if err != nil {
 				b.Fatal(err)
 			}
