@@ -10,7 +10,6 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 
-	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/internal/testutil"
 )
 
@@ -32,10 +31,6 @@ func requireKernelBTF(t testing.TB) *btf.Spec {
 	t.Fatal(err)
 	return nil
 }
-
-// loadKernelSpec parses vmlinux BTF afresh, as a process pays once: a new
-// Env has nothing cached.
-func loadKernelSpec() (*btf.Spec, error) { return kernel.New(kernel.Paths{}).Vmlinux() }
 
 func testdata(name string) string { return filepath.Join("..", "testdata", name) }
 
