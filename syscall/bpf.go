@@ -12,12 +12,18 @@ import (
 // are zero, so these full 6.18 layouts also work on older kernels as long as
 // the newer fields are left zero.
 //
-// It returns the syscall's result, an fd for the commands that create one,
-// or -1 and the bare errno.
+// It returns the syscall's result, an fd numbered 3 or more for the
+// commands that create one, or -1 and the bare errno.
 func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
+	if errno := injectedFault(cmd); errno != 0 {
+		return -1, errno
+	}
 	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
 	if errno != 0 {
 		return -1, errno
+	}
+	if makesFD(cmd) {
+		return goodFD(int(r))
 	}
 	return int(r), nil
 }
