@@ -63,7 +63,11 @@ func (o *Object) resolveAttachTarget(ps *reloc.Program) (attachTarget, error) {
 
 // AttachBTFID is the id, in the kernel's BTF, of the function or type the
 // program attaches to; 0 for programs that attach otherwise.
-func (p *Program) AttachBTFID() uint32 { return p.attach.btfID }
+func (p *Program) AttachBTFID() uint32 {
+	p.obj.mu.Lock()
+	defer p.obj.mu.Unlock()
+	return p.attach.btfID
+}
 
 // isTrampoline reports whether a program attaches through a BPF
 // trampoline, which some kernels refuse to load at all.

@@ -15,19 +15,26 @@ import (
 // that and nothing that was live before.
 type loadTx struct {
 	mu       sync.Mutex
-	maps     []*Map
+	maps     []createdMap
 	programs []*Program
+}
+
+// createdMap is a map a load made live, and the pin it created for it, if
+// any: undoing the load removes that pin too.
+type createdMap struct {
+	m   *Map
+	pin string
 }
 
 func newLoadTx() *loadTx { return &loadTx{} }
 
-func (tx *loadTx) created(m *Map) {
+func (tx *loadTx) created(m *Map, pin string) {
 	if tx == nil {
 		return
 	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
-	tx.maps = append(tx.maps, m)
+	tx.maps = append(tx.maps, createdMap{m, pin})
 }
 
 func (tx *loadTx) loaded(p *Program) {
@@ -50,18 +57,28 @@ func (tx *loadTx) rollback(o *Object) {
 }
 
 // releaseUnused destroys the maps tx created that no loaded program
-// uses: those only failed programs wanted.
+// uses, with the pins it made for them. It goes from the last created to
+// the first: a map of maps is created after its inner maps and counts as
+// their user, so destroying it first lets them go too.
 func (tx *loadTx) releaseUnused(o *Object) {
 	tx.mu.Lock()
-	defer tx.mu.Unlock()
+	maps := tx.maps
+	tx.maps = nil
+	tx.mu.Unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for _, m := range tx.maps {
-		if m.users == 0 && !o.closed {
-			m.destroyLocked()
-		}
+	if o.closed {
+		return
 	}
-	tx.maps = nil
+	for _, c := range slices.Backward(maps) {
+		if c.m.users > 0 {
+			continue
+		}
+		if c.m.live.Load() {
+			c.m.destroyLocked()
+		}
+		removePin(c.pin)
+	}
 }
 
 // Load loads every Auto program, creating the maps they use, with
@@ -69,7 +86,8 @@ func (tx *loadTx) releaseUnused(o *Object) {
 // the load types: Dynamic programs can be loaded from now on. If any
 // program fails, everything this call loaded and created is undone and
 // every failure is returned, joined; a verifier rejection is a
-// *VerifierError.
+// *VerifierError. A failed Load may be called again: it tries the Auto
+// programs afresh, with the load types as they were.
 func (o *Object) Load(ctx context.Context) error {
 	queue, err := o.startLoad()
 	if err != nil {
@@ -84,6 +102,9 @@ func (o *Object) Load(ctx context.Context) error {
 	}
 	if len(errs) > 0 {
 		tx.rollback(o)
+		o.mu.Lock()
+		o.loadFailed = true
+		o.mu.Unlock()
 		return errors.Join(errs...)
 	}
 	return nil
@@ -132,11 +153,11 @@ func (o *Object) startLoad() ([]*Program, error) {
 	defer o.mu.Unlock()
 	switch {
 	case o.closed:
-		return nil, ErrClosed
-	case o.loaded:
+		return nil, fmt.Errorf("object load: %w", ErrClosed)
+	case o.loaded && !o.loadFailed:
 		return nil, ErrAlreadyLoaded
 	}
-	o.loaded = true
+	o.loaded, o.loadFailed = true, false
 	var queue []*Program
 	for _, p := range o.programs {
 		if p.loadType == LoadAuto {

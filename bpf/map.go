@@ -58,6 +58,11 @@ func newMap(obj *Object, index int, spec *reloc.MapSpec, slot int) *Map {
 			m.openErr = fmt.Errorf("map %s: %w", spec.Name, m.openErr)
 		}
 	}
+	if spec.Pinning == reloc.PinByName {
+		if err := checkPinName(spec.Name); err != nil {
+			m.openErr = fmt.Errorf("map %s: pinning by name: %w", spec.Name, err)
+		}
+	}
 	return m
 }
 

@@ -1,10 +1,11 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -40,7 +41,7 @@ func (m *Map) createLocked(tx *loadTx) error {
 			if err := m.adopt(fd, "pinned at "+pin); err != nil {
 				return err
 			}
-			tx.created(m)
+			tx.created(m, "")
 			return nil
 		case !errors.Is(err, unix.ENOENT):
 			return fmt.Errorf("map %s: opening pin %s: %w", m.Name(), pin, err)
@@ -51,6 +52,30 @@ func (m *Map) createLocked(tx *loadTx) error {
 		// shows again, and is dealt with, where the map is created.
 		m.obj.btf.fdLocked(m.obj.spec.BTF)
 	}
+	if err := m.createInSlot(pin); err != nil {
+		return err
+	}
+	m.external = pin != ""
+	tx.created(m, pin)
+	for _, inner := range m.innerMaps() {
+		inner.users++
+	}
+	m.holdsInner = true
+	if err := m.writeValuesLocked(); err != nil {
+		m.destroyLocked()
+		removePin(pin)
+		return err
+	}
+	return nil
+}
+
+// createInSlot creates the kernel map, pins it at pin unless that is
+// empty, and installs it in the slot. m.state is held from the contents
+// written at creation to the mmap, so a Variable.Write in between is
+// neither lost nor half applied.
+func (m *Map) createInSlot(pin string) error {
+	m.state.Lock()
+	defer m.state.Unlock()
 	start := time.Now()
 	fd, err := m.newKernelMap()
 	m.obj.stats.MapCreate += time.Since(start)
@@ -59,38 +84,20 @@ func (m *Map) createLocked(tx *loadTx) error {
 	}
 	m.obj.stats.MapsCreated++
 	if pin != "" {
-		if err := syscall.ObjPin(fd, pin); err != nil {
+		if err := pinMap(fd, pin); err != nil {
 			unix.Close(fd)
-			return fmt.Errorf("map %s: pinning at %s: %w", m.Name(), pin, err)
+			return fmt.Errorf("map %s: %w", m.Name(), err)
 		}
 	}
-	if err := m.install(fd); err != nil {
-		if pin != "" {
-			os.Remove(pin)
-		}
-		return err
-	}
-	m.external = pin != ""
-	tx.created(m)
-	for _, inner := range m.innerMaps() {
-		inner.users++
-	}
-	m.holdsInner = true
-	if err := m.writeValuesLocked(); err != nil {
-		m.destroyLocked()
+	if err := m.installLocked(fd); err != nil {
+		removePin(pin)
 		return err
 	}
 	return nil
 }
 
-func (m *Map) pinPath() string {
-	if m.spec.Pinning != reloc.PinByName || m.obj.opts.PinPath == "" {
-		return ""
-	}
-	return filepath.Join(m.obj.opts.PinPath, m.spec.Name)
-}
-
 // newKernelMap creates the map and gives a global data map its contents.
+// m.state is held.
 func (m *Map) newKernelMap() (int, error) {
 	s := m.spec
 	attr := createAttr(s)
@@ -114,10 +121,7 @@ func (m *Map) newKernelMap() (int, error) {
 		return fd, nil
 	}
 	var key [4]byte
-	m.state.RLock()
-	err = syscall.MapUpdateElem(fd, key[:], m.contents, 0)
-	m.state.RUnlock()
-	if err != nil {
+	if err := syscall.MapUpdateElem(fd, key[:], m.contents, 0); err != nil {
 		unix.Close(fd)
 		return -1, fmt.Errorf("map %s: writing initial contents: %w", s.Name, err)
 	}
@@ -168,6 +172,11 @@ func (o *Object) createWithBTF(attr *syscall.MapCreateAttr, s *reloc.MapSpec) (i
 func (m *Map) install(fd int) error {
 	m.state.Lock()
 	defer m.state.Unlock()
+	return m.installLocked(fd)
+}
+
+// installLocked is install with m.state held.
+func (m *Map) installLocked(fd int) error {
 	if err := m.obj.table.Install(m.slot, fd); err != nil {
 		return fmt.Errorf("map %s: installing into slot %d: %w", m.Name(), m.slot, err)
 	}
@@ -201,28 +210,116 @@ func (m *Map) adopt(fd int, origin string) error {
 	return nil
 }
 
+// checkCompatible refuses an existing map that differs from the
+// definition in anything the programs rely on: what libbpf compares
+// (type, sizes, entries, flags, map_extra), the flags as rawload would
+// create them (BPF_F_NUMA_NODE), and the shape of the inner maps of a map
+// of maps, where one is there to look at.
 func (m *Map) checkCompatible(fd int) error {
+	if kind, err := fdKind(fd); err != nil {
+		return err
+	} else if kind != "bpf-map" {
+		return fmt.Errorf("fd %d is a %s, not a map: %w", fd, kind, ErrIncompatibleMap)
+	}
 	info, err := syscall.MapInfoByFD(fd)
 	if err != nil {
 		return fmt.Errorf("map info: %w", err)
 	}
-	s := m.spec
+	want := createAttr(m.spec)
+	if err := compareMap(info, &want); err != nil {
+		return err
+	}
+	if m.spec.Inner != nil {
+		inner, ok, err := anyInnerMap(fd, m.spec.KeySize)
+		if err != nil {
+			return fmt.Errorf("inner map: %w", err)
+		}
+		if ok {
+			wantInner := createAttr(m.spec.Inner)
+			// Inner maps may differ in max_entries only where the
+			// template says so (BPF_F_INNER_MAP); the rest must match.
+			if m.spec.Inner.Flags&uapi.FlagInnerMap != 0 {
+				wantInner.MaxEntries = inner.MaxEntries
+			}
+			if err := compareMap(inner, &wantInner); err != nil {
+				return fmt.Errorf("inner map: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+func compareMap(info *syscall.MapInfo, want *syscall.MapCreateAttr) error {
 	type field struct {
 		name       string
-		have, want uint32
+		have, want uint64
 	}
 	for _, f := range []field{
-		{"type", info.Type, s.Type},
-		{"key size", info.KeySize, s.KeySize},
-		{"value size", info.ValueSize, s.ValueSize},
-		{"max entries", info.MaxEntries, s.MaxEntries},
-		{"flags", info.MapFlags, s.Flags},
+		{"type", uint64(info.Type), uint64(want.MapType)},
+		{"key size", uint64(info.KeySize), uint64(want.KeySize)},
+		{"value size", uint64(info.ValueSize), uint64(want.ValueSize)},
+		{"max entries", uint64(info.MaxEntries), uint64(want.MaxEntries)},
+		{"flags", uint64(info.MapFlags), uint64(want.MapFlags)},
+		{"map_extra", info.MapExtra, want.MapExtra},
 	} {
 		if f.have != f.want {
 			return fmt.Errorf("%s is %d, the definition says %d: %w", f.name, f.have, f.want, ErrIncompatibleMap)
 		}
 	}
 	return nil
+}
+
+// anyInnerMap describes one of the maps a map of maps holds: looking an
+// element up from user space gives the inner map's id. ok is false for an
+// empty map of maps, which has nothing to compare.
+func anyInnerMap(fd int, keySize uint32) (*syscall.MapInfo, bool, error) {
+	key := make([]byte, keySize)
+	for range 64 {
+		next := make([]byte, keySize)
+		err := syscall.MapGetNextKey(fd, key, next)
+		if errors.Is(err, unix.ENOENT) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		key = next
+		id := make([]byte, 4)
+		if err := syscall.MapLookupElem(fd, key, id); errors.Is(err, unix.ENOENT) {
+			continue // an array of maps: an empty slot
+		} else if err != nil {
+			return nil, false, err
+		}
+		innerFD, err := syscall.MapGetFDByID(binary.NativeEndian.Uint32(id))
+		if errors.Is(err, unix.ENOENT) {
+			continue // freed since
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		info, err := syscall.MapInfoByFD(innerFD)
+		unix.Close(innerFD)
+		if err != nil {
+			return nil, false, err
+		}
+		return info, true, nil
+	}
+	return nil, false, nil
+}
+
+// fdKind names the kind of bpf object behind fd: "bpf-map", "bpf-prog",
+// "bpf_link"... OBJ_GET_INFO_BY_FD answers for any of them, in that
+// kind's own layout, so it cannot tell a map from a program.
+func fdKind(fd int) (string, error) {
+	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return "", fmt.Errorf("fd %d: %w", fd, err)
+	}
+	kind, ok := strings.CutPrefix(target, "anon_inode:")
+	if !ok {
+		return "", fmt.Errorf("fd %d is %s, not a bpf object: %w", fd, target, ErrIncompatibleMap)
+	}
+	return kind, nil
 }
 
 // ReuseFD makes the map use an existing map instead of creating one. The
@@ -242,19 +339,4 @@ func (m *Map) ReuseFD(fd int) error {
 		return fmt.Errorf("map %s: duplicating fd %d: %w", m.Name(), fd, err)
 	}
 	return m.adopt(dup, fmt.Sprintf("reused fd %d", fd))
-}
-
-// Pin pins the live map at path on a bpffs. A pinned map is never
-// destroyed by ReleaseUnusedMaps.
-func (m *Map) Pin(path string) error {
-	m.obj.mu.Lock()
-	defer m.obj.mu.Unlock()
-	if !m.live.Load() {
-		return fmt.Errorf("map %s: %w", m.Name(), ErrMapNotLive)
-	}
-	if err := syscall.ObjPin(m.slot, path); err != nil {
-		return fmt.Errorf("map %s: pin at %s: %w", m.Name(), path, err)
-	}
-	m.external = true
-	return nil
 }

@@ -39,9 +39,12 @@ type Object struct {
 	// whether Object.Load ran, the object BTF fd, and closing.
 	mu     sync.Mutex
 	loaded bool
-	closed bool
-	btf    objectBTF
-	stats  Stats
+	// loadFailed says the last Object.Load failed and undid itself: it
+	// may be called again.
+	loadFailed bool
+	closed     bool
+	btf        objectBTF
+	stats      Stats
 }
 
 // Open reads, links and prepares the object file at path.
@@ -67,6 +70,11 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	start := time.Now()
 	if opts == nil {
 		opts = &Options{}
+	}
+	if opts.PinPath != "" {
+		if err := checkPinDir(opts.PinPath); err != nil {
+			return nil, err
+		}
 	}
 	file, err := elf.Parse(data)
 	if err != nil {
