@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -15,8 +16,9 @@ import (
 type objectBTF struct {
 	fd   int
 	took time.Duration
-	// err is a failed load, kept: the kernel would refuse the same blob
-	// again, after building another log.
+	// err is the kernel's refusal of the blob, kept: it would refuse the
+	// same blob again, after building another log. Any other failure
+	// (EMFILE, ENOMEM, EINTR...) is tried again at the next use.
 	err error
 }
 
@@ -33,15 +35,21 @@ func (b *objectBTF) fdLocked(blob []byte) (int, error) {
 		return b.fd, nil
 	}
 	if err := kernel.System().CheckBTFSupport(); err != nil {
-		b.err = fmt.Errorf("loading object BTF: %w", err)
-		return 0, b.err
+		err = fmt.Errorf("loading object BTF: %w", err)
+		if errors.Is(err, kernel.ErrBTFKindUnsupported) {
+			b.err = err
+		}
+		return 0, err
 	}
 	start := time.Now()
 	fd, log, err := syscall.BTFLoad(blob, 0)
 	b.took = time.Since(start)
 	if err != nil {
-		b.err = fmt.Errorf("loading object BTF: %w\n%s", err, log)
-		return 0, b.err
+		err = fmt.Errorf("loading object BTF: %w\n%s", err, log)
+		if errors.Is(err, unix.EINVAL) {
+			b.err = err
+		}
+		return 0, err
 	}
 	b.fd = fd
 	return fd, nil
