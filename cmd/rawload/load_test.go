@@ -94,3 +94,23 @@ func TestLoadUnknownProgram(t *testing.T) {
 		t.Errorf("something was reported: %s", stdout)
 	}
 }
+
+// TestLoadPinNotOnBPFFS: a --pin directory elsewhere than on a bpf
+// filesystem is refused, saying so.
+func TestLoadPinNotOnBPFFS(t *testing.T) {
+	requireKernel(t)
+	dir := t.TempDir()
+	_, stderr, code := rawload(t, "load", "--pin", dir, testdata("pinned.o"))
+	if code != exitFailure || !strings.Contains(stderr, "not on a bpf filesystem") {
+		t.Fatalf("load --pin %s: exit %d, stderr:\n%s", dir, code, stderr)
+	}
+}
+
+// TestInspectRefusesDevices: inspect reads regular files only, so
+// /dev/zero is an error at once, not a read without end.
+func TestInspectRefusesDevices(t *testing.T) {
+	_, stderr, code := rawload(t, "inspect", "/dev/zero")
+	if code != exitFailure || !strings.Contains(stderr, "not a regular file") {
+		t.Fatalf("inspect /dev/zero: exit %d, stderr:\n%s", code, stderr)
+	}
+}
