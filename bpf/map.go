@@ -46,8 +46,14 @@ type Map struct {
 	contents []byte
 }
 
-func newMap(obj *Object, index int, spec *reloc.MapSpec, slot int) *Map {
+func newMap(obj *Object, index int, declared *reloc.MapSpec, slot int) *Map {
+	// The Map owns its definition: Set* change it while the map is not
+	// live, and no other Map or Object sees that.
+	spec := new(*declared)
 	m := &Map{obj: obj, index: index, spec: spec, slot: slot}
+	if err := applyMapDefaults(obj.env, spec); err != nil {
+		m.openErr = fmt.Errorf("map %s: %w", spec.Name, err)
+	}
 	switch spec.Source {
 	case reloc.MapGlobalData:
 		m.contents = make([]byte, spec.ValueSize)

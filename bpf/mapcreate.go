@@ -26,6 +26,9 @@ func (m *Map) createLocked(tx *loadTx) error {
 	if err := m.Err(); err != nil {
 		return err
 	}
+	if err := checkSize(m.spec); err != nil {
+		return err
+	}
 	for _, v := range m.spec.Values {
 		if v.Map >= 0 {
 			if err := m.obj.maps[v.Map].createLocked(tx); err != nil {
