@@ -51,17 +51,29 @@ func (l *linker) addMap(m *MapSpec, loc mapLocation) {
 // symbolsIn returns the named data symbols defined in a section, by offset.
 func (l *linker) symbolsIn(sec *elf.Section) []elf.Symbol {
 	var syms []elf.Symbol
-	for _, sym := range l.file.Symbols {
-		if int(sym.Section) != sec.Index || sym.Name == "" {
-			continue
-		}
-		if sym.Type != elf.STT_OBJECT && sym.Type != elf.STT_NOTYPE {
+	for _, sym := range l.sectionSymbols(sec) {
+		if sym.Name == "" || (sym.Type != elf.STT_OBJECT && sym.Type != elf.STT_NOTYPE) {
 			continue
 		}
 		syms = append(syms, sym)
 	}
 	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
 	return syms
+}
+
+// sectionSymbols returns the symbols defined in a section, in symbol
+// table order. The table is split by section once, so that an object
+// with many sections and many symbols costs their sum, not product.
+func (l *linker) sectionSymbols(sec *elf.Section) []elf.Symbol {
+	if l.symbolsBySection == nil {
+		l.symbolsBySection = make(map[int][]elf.Symbol)
+		for _, sym := range l.file.Symbols {
+			if sym.Section != elf.SHN_UNDEF && int(sym.Section) < len(l.file.Sections) {
+				l.symbolsBySection[int(sym.Section)] = append(l.symbolsBySection[int(sym.Section)], sym)
+			}
+		}
+	}
+	return l.symbolsBySection[sec.Index]
 }
 
 // legacyMapDefSize is the size of libbpf's struct bpf_map_def: type,
@@ -131,6 +143,14 @@ func (l *linker) collectBTFMaps(sec *elf.Section) error {
 // and __array macros: integers are encoded as the element count of an
 // array a member points to, types as the target of a pointer member.
 func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
+	return btfMapDef(name, typ, false)
+}
+
+// btfMapDef is btfMapSpec for an outer map, or for the inner map template
+// of a map of maps. The kernel has only one level of maps in maps, and a
+// BTF type may refer to itself: an inner definition with values of its
+// own is refused, which also ends the recursion.
+func btfMapDef(name string, typ btf.Type, inner bool) (*MapSpec, error) {
 	def, ok := btf.UnderlyingType(typ).(*btf.Struct)
 	if !ok {
 		return nil, fmt.Errorf("definition is %s, not a struct: %w", typ, ErrMalformed)
@@ -160,6 +180,10 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 		case "value":
 			m.Value, m.ValueSize, err = btfMapType(member)
 		case "values":
+			if inner {
+				err = fmt.Errorf("an inner map with values of its own: maps of maps nest one level only")
+				break
+			}
 			err = m.readValuesField(name, member)
 		default:
 			err = fmt.Errorf("unrecognized field %q", member.Name)
@@ -184,14 +208,11 @@ func btfMapSpec(name string, typ btf.Type) (*MapSpec, error) {
 		// records as value; the kernel wants neither key nor value.
 		m.Key, m.Value, m.KeySize, m.ValueSize = nil, nil, 0, 0
 	case uapi.MapTypePerfEventArray:
-		// As libbpf: the key is a CPU number and the value a perf fd,
-		// whatever the definition leaves out.
-		if m.KeySize == 0 {
-			m.KeySize = 4
-		}
-		if m.ValueSize == 0 {
-			m.ValueSize = 4
-		}
+		// The key is a CPU number and the value a perf event fd, whatever
+		// the definition says: tools declare the event struct as the
+		// value type (__type(value, struct event)), which the kernel
+		// would refuse. cilium/ebpf does the same; libbpf fails there.
+		m.Key, m.Value, m.KeySize, m.ValueSize = nil, nil, 4, 4
 	}
 	if isMapOfMaps(m.Type) && m.Inner == nil {
 		return nil, fmt.Errorf("map of maps without an inner map definition (__array(values, ...)): %w", ErrMalformed)
@@ -238,6 +259,9 @@ func btfMapType(member btf.Member) (btf.Type, uint32, error) {
 	size, err := btf.Sizeof(ptr.Target)
 	if err != nil {
 		return nil, 0, err
+	}
+	if uint64(size) > math.MaxUint32 {
+		return nil, 0, fmt.Errorf("%s takes %d bytes, which does not fit 32 bits", ptr.Target, size)
 	}
 	return ptr.Target, uint32(size), nil
 }

@@ -31,10 +31,11 @@ type benchRun struct {
 // summed over programs: the kernel's verification) and the wall time of
 // Object.Load, which parallel workers make shorter than that sum.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("bench", "[--json] [-n RUNS] [--parallel N] OBJ", stderr)
+	fs := newFlagSet("bench", "[--json] [-n RUNS] [--parallel N] [--max-entries NAME=N]... OBJ", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	runs := fs.Int("n", 5, "runs, each a fresh Open, Object.Load and Close")
 	parallel := fs.Int("parallel", 0, "Object.Load workers; 0 means GOMAXPROCS")
+	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -45,7 +46,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	var results []benchRun
 	for range *runs {
-		r, err := benchOnce(ctx, paths[0], &bpf.Options{Parallelism: *parallel})
+		r, err := benchOnce(ctx, paths[0], &bpf.Options{Parallelism: *parallel}, sizes)
 		if err != nil {
 			fmt.Fprintf(stderr, "rawload bench: %s: %s\n", paths[0], errorSummary(err))
 			return exitFailure
@@ -65,13 +66,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	return exitOK
 }
 
-func benchOnce(ctx context.Context, path string, opts *bpf.Options) (benchRun, error) {
+func benchOnce(ctx context.Context, path string, opts *bpf.Options, sizes mapSizes) (benchRun, error) {
 	var r benchRun
 	obj, err := bpf.Open(path, opts)
 	if err != nil {
 		return r, err
 	}
 	defer obj.Close()
+	if err := sizes.apply(obj, false); err != nil {
+		return r, err
+	}
 	loadStart := time.Now()
 	if err := obj.Load(ctx); err != nil {
 		return r, err

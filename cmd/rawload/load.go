@@ -17,13 +17,14 @@ type loadRecord struct {
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("load", "[--json] [--prog NAME]... [--parallel N] [--pin DIR] [--log] OBJ", stderr)
+	fs := newFlagSet("load", "[--json] [--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log] OBJ", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	var names stringList
 	fs.Var(&names, "prog", "load only this program (repeatable); default all")
 	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
 	withLog := fs.Bool("log", false, "ask the verifier for a log of every load and print it")
+	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -40,6 +41,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer obj.Close()
+	if err := sizes.apply(obj, false); err != nil {
+		fmt.Fprintf(stderr, "rawload load: %s: %v\n", path, err)
+		return exitUsage
+	}
 
 	progs, err := selectPrograms(obj, names)
 	if err != nil {

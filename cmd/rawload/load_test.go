@@ -114,3 +114,32 @@ func TestInspectRefusesDevices(t *testing.T) {
 		t.Fatalf("inspect /dev/zero: exit %d, stderr:\n%s", code, stderr)
 	}
 }
+
+// TestLoadMaxEntries sizes the map testdata/sizes.o leaves to user space:
+// without --max-entries its program fails saying how to size it, with it
+// every program loads; a name no map has is a usage error.
+func TestLoadMaxEntries(t *testing.T) {
+	requireKernel(t)
+	var got []loadRecord
+	if code := rawloadJSON(t, &got, "load", "--json", testdata("sizes.o")); code != exitFailure {
+		t.Fatalf("exit %d without --max-entries: %+v", code, got)
+	}
+	for _, r := range got {
+		if r.Program == "count_conn" && !strings.Contains(r.Error, "--max-entries conns=N") {
+			t.Errorf("count_conn: %q", r.Error)
+		}
+	}
+	got = nil
+	if code := rawloadJSON(t, &got, "load", "--json", "--max-entries", "conns=64", testdata("sizes.o")); code != exitOK {
+		t.Fatalf("exit %d with --max-entries conns=64: %+v", code, got)
+	}
+	if len(got) != 3 {
+		t.Errorf("%d programs reported, want 3", len(got))
+	}
+	if _, stderr, code := rawload(t, "load", "--max-entries", "nosuch=4", testdata("sizes.o")); code != exitUsage || !strings.Contains(stderr, `no map "nosuch"`) {
+		t.Errorf("unknown map: exit %d, stderr %s", code, stderr)
+	}
+	if _, _, code := rawload(t, "verify", "--max-entries", "conns=64", testdata("sizes.o"), testdata("loader.o")); code != exitOK {
+		t.Errorf("verify with --max-entries over two objects: exit %d", code)
+	}
+}

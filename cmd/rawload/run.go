@@ -14,11 +14,12 @@ import (
 // everything. A program that fails to load or attach is reported and
 // makes the exit status 1, but does not stop the others.
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "[--prog NAME]... [--parallel N] [--pin DIR] OBJ", stderr)
+	fs := newFlagSet("run", "[--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... OBJ", stderr)
 	var names stringList
 	fs.Var(&names, "prog", "run only this program (repeatable); default all")
 	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
+	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, 1)
 	if !ok {
 		return code
@@ -30,6 +31,10 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer obj.Close()
+	if err := sizes.apply(obj, false); err != nil {
+		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)
+		return exitUsage
+	}
 	progs, err := selectPrograms(obj, names)
 	if err != nil {
 		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)

@@ -14,10 +14,11 @@ import (
 // veristat: a program that fails never stops the others, and an object
 // that cannot be opened is one failed row before the next object.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("verify", "[--json] [--parallel N] [--pin DIR] OBJ...", stderr)
+	fs := newFlagSet("verify", "[--json] [--parallel N] [--pin DIR] [--max-entries NAME=N]... OBJ...", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON array of program verdicts")
 	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
+	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, -1)
 	if !ok {
 		return code
@@ -26,7 +27,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	start := time.Now()
 	verdicts := []verdict{}
 	for _, path := range paths {
-		verdicts = append(verdicts, verifyObject(ctx, path, &bpf.Options{Parallelism: *parallel, PinPath: *pin})...)
+		verdicts = append(verdicts, verifyObject(ctx, path, &bpf.Options{Parallelism: *parallel, PinPath: *pin}, sizes)...)
 	}
 	var err error
 	if *asJSON {
@@ -43,7 +44,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // verifyObject loads every program of one object and closes it, so that
 // the next object starts with the fds it had before.
-func verifyObject(ctx context.Context, path string, opts *bpf.Options) []verdict {
+func verifyObject(ctx context.Context, path string, opts *bpf.Options, sizes mapSizes) []verdict {
 	objectFailed := func(err error) []verdict {
 		v := verdict{Object: path}
 		v.fail(err)
@@ -54,6 +55,9 @@ func verifyObject(ctx context.Context, path string, opts *bpf.Options) []verdict
 		return objectFailed(err)
 	}
 	defer obj.Close()
+	if err := sizes.apply(obj, true); err != nil {
+		return objectFailed(fmt.Errorf("object %s: %w", path, err))
+	}
 	verdicts, err := loadEach(ctx, obj, obj.Programs())
 	if err != nil {
 		return objectFailed(fmt.Errorf("object %s: %w", path, err))

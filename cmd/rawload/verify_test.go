@@ -128,7 +128,8 @@ func TestVerifyAllTestdata(t *testing.T) {
 	}
 	// Programs that must fail here, and the words their error must hold:
 	// deliberate verifier failures, the trampolines this kernel refuses,
-	// and a typed ksym whose address this kernel (no KALLSYMS_ALL) lacks.
+	// a typed ksym whose address this kernel (no KALLSYMS_ALL) lacks, and a
+	// map whose size the object leaves to user space.
 	expectedFailures := map[string]string{
 		"invalid.o/bad_prog":         "map_value_or_null",
 		"lineinfo.o/li_bad":          "invalid mem access",
@@ -137,6 +138,7 @@ func TestVerifyAllTestdata(t *testing.T) {
 		"trampoline.o/fmod_ret_prog": "refuses trampoline programs (fmod_ret attaching to bpf_modify_return_test",
 		"trampoline.o/lsm_prog":      "refuses trampoline programs (lsm attaching to bpf_lsm_file_open",
 		"percpu_ksym.o/percpu_prog":  "cpu_number",
+		"sizes.o/count_conn":         "--max-entries conns=N",
 	}
 	var got []verdict
 	rawloadJSON(t, &got, append([]string{"verify", "--json"}, objects...)...)
