@@ -220,7 +220,7 @@ func (m *Map) elemOp(what string, key, value []byte, op func() error) error {
 		return err
 	}
 	if err := op(); err != nil {
-		return fmt.Errorf("map %s: %s: %w", m.Name(), what, err)
+		return m.elementError(what, err)
 	}
 	return nil
 }

@@ -136,15 +136,9 @@ func (m *Map) SetInnerMap(inner MapSpec) error {
 		if s.Inner == nil {
 			return fmt.Errorf("a %s map has no inner maps", MapType(s.Type))
 		}
-		s.Inner = &reloc.MapSpec{
-			Name:       s.Inner.Name,
-			Type:       uint32(inner.Type),
-			KeySize:    inner.KeySize,
-			ValueSize:  inner.ValueSize,
-			MaxEntries: inner.MaxEntries,
-			Flags:      inner.Flags,
-			MapExtra:   inner.MapExtra,
-		}
+		name := s.Inner.Name
+		s.Inner = toRelocSpec(inner)
+		s.Inner.Name = name
 		return nil
 	})
 }

@@ -42,6 +42,9 @@ type Object struct {
 	// loadFailed says the last Object.Load failed and undid itself: it
 	// may be called again.
 	loadFailed bool
+	// standalone marks the private Object of a map made by NewMap or
+	// LoadPinnedMap.
+	standalone bool
 	closed     bool
 	btf        objectBTF
 	stats      Stats

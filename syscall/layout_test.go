@@ -56,6 +56,19 @@ var layouts = []struct {
 		},
 	},
 	{
+		"mapBatchAttr", "BPF_MAP_*_BATCH", unsafe.Sizeof(mapBatchAttr{}), 56,
+		[]fieldLayout{
+			{"in_batch", unsafe.Offsetof(mapBatchAttr{}.InBatch), 0},
+			{"out_batch", unsafe.Offsetof(mapBatchAttr{}.OutBatch), 8},
+			{"keys", unsafe.Offsetof(mapBatchAttr{}.Keys), 16},
+			{"values", unsafe.Offsetof(mapBatchAttr{}.Values), 24},
+			{"count", unsafe.Offsetof(mapBatchAttr{}.Count), 32},
+			{"map_fd", unsafe.Offsetof(mapBatchAttr{}.MapFD), 36},
+			{"elem_flags", unsafe.Offsetof(mapBatchAttr{}.ElemFlags), 40},
+			{"flags", unsafe.Offsetof(mapBatchAttr{}.Flags), 48},
+		},
+	},
+	{
 		"ProgLoadAttr", "BPF_PROG_LOAD", unsafe.Sizeof(ProgLoadAttr{}), 168,
 		[]fieldLayout{
 			{"prog_type", unsafe.Offsetof(ProgLoadAttr{}.ProgType), 0},
