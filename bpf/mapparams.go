@@ -179,3 +179,15 @@ func userValue(s *reloc.MapSpec) bool {
 	}
 	return false
 }
+
+// EffectiveMaxEntries is the number of entries the map would be created
+// with on this machine: the declared one after libbpf's defaults (possible
+// CPUs for a perf event array, a ring buffer rounded up). It reads the
+// possible CPUs from sysfs, and makes no bpf(2) call.
+func (s MapSpec) EffectiveMaxEntries() (uint32, error) {
+	rs := toRelocSpec(s)
+	if err := applyMapDefaults(kernel.System(), rs); err != nil {
+		return 0, fmt.Errorf("map %s: %w", s.Name, err)
+	}
+	return rs.MaxEntries, nil
+}

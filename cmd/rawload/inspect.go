@@ -39,6 +39,7 @@ type inspectedMap struct {
 	KeySize    uint32        `json:"key_size"`
 	ValueSize  uint32        `json:"value_size"`
 	MaxEntries uint32        `json:"max_entries"`
+	Created    *uint32       `json:"created_max_entries,omitempty"`
 	Flags      uint32        `json:"flags"`
 	MapExtra   uint64        `json:"map_extra,omitempty"`
 	Pinning    string        `json:"pinning"`
@@ -138,6 +139,9 @@ func inspectMap(m bpf.MapSpec) inspectedMap {
 		KeyType:    m.KeyType,
 		ValueType:  m.ValueType,
 	}
+	if n, err := m.EffectiveMaxEntries(); err == nil && n != m.MaxEntries {
+		im.Created = &n
+	}
 	if m.Inner != nil {
 		inner := inspectMap(*m.Inner)
 		im.Inner = &inner
@@ -171,7 +175,7 @@ func printInspection(w io.Writer, ins *inspection) error {
 	t = newTable(w, "MAP", "TYPE", "KEY", "VALUE", "ENTRIES", "FLAGS", "PINNING", "SOURCE", "ERROR")
 	for _, m := range ins.Maps {
 		t.row(m.Name, m.Type, strconv.FormatUint(uint64(m.KeySize), 10), strconv.FormatUint(uint64(m.ValueSize), 10),
-			strconv.FormatUint(uint64(m.MaxEntries), 10), fmt.Sprintf("%#x", m.Flags), m.Pinning, m.Source, orDash(m.Error))
+			entries(m), fmt.Sprintf("%#x", m.Flags), m.Pinning, m.Source, orDash(m.Error))
 	}
 	if err := t.flush(); err != nil {
 		return err
@@ -183,4 +187,15 @@ func printInspection(w io.Writer, ins *inspection) error {
 		t.row(g.Name, g.Section, strconv.FormatUint(g.Offset, 10), strconv.FormatUint(g.Size, 10))
 	}
 	return t.flush()
+}
+
+// entries shows the declared size, and the size the map will be created
+// with where defaults change it: "0 (2)" for a perf event array on two
+// possible CPUs.
+func entries(m inspectedMap) string {
+	declared := strconv.FormatUint(uint64(m.MaxEntries), 10)
+	if m.Created == nil {
+		return declared
+	}
+	return fmt.Sprintf("%s (%d)", declared, *m.Created)
 }

@@ -150,3 +150,24 @@ func TestInspectBadObject(t *testing.T) {
 		t.Errorf("error does not name the file: %s", stderr)
 	}
 }
+
+// TestInspectCreatedSizes shows the size a map will be created with next
+// to the declared one where defaults change it.
+func TestInspectCreatedSizes(t *testing.T) {
+	var got inspection
+	if code := rawloadJSON(t, &got, "inspect", "--json", testdata("sizes.o")); code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	created := map[string]uint32{}
+	for _, m := range got.Maps {
+		if m.Created != nil {
+			created[m.Name] = *m.Created
+		}
+	}
+	if created["odd_ring"] != 8192 || created["events"] == 0 || created["typed_events"] == 0 {
+		t.Errorf("created sizes %v", created)
+	}
+	if _, ok := created["conns"]; ok {
+		t.Errorf("conns has no default size, yet inspect shows %d", created["conns"])
+	}
+}
