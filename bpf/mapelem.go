@@ -156,3 +156,19 @@ func (m *Map) UpdatePerCPU(key []byte, values [][]byte, flags UpdateFlags) error
 	}
 	return m.UpdateWith(key, buf, flags)
 }
+
+// DupFD returns a new fd of the live map, the caller's to close: a
+// reference that outlives a Destroy or Close of the Object, for event
+// readers or another process. It is numbered 3 or more.
+func (m *Map) DupFD() (int, error) {
+	m.state.RLock()
+	defer m.state.RUnlock()
+	if err := m.usableLocked("duplicate fd"); err != nil {
+		return -1, err
+	}
+	fd, err := unix.FcntlInt(uintptr(m.slot), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return -1, fmt.Errorf("map %s: duplicating fd %d: %w", m.Name(), m.slot, err)
+	}
+	return fd, nil
+}
