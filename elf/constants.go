@@ -40,6 +40,17 @@ const (
 	STB_WEAK   = 2
 )
 
+// Symbol visibilities, the low 2 bits of st_other.
+const (
+	STV_DEFAULT   = 0
+	STV_INTERNAL  = 1
+	STV_HIDDEN    = 2
+	STV_PROTECTED = 3
+)
+
+// Visibility is the symbol's STV_* visibility.
+func (sym Symbol) Visibility() uint8 { return sym.Other & 3 }
+
 // Special section indices (st_shndx).
 const (
 	SHN_UNDEF  = 0

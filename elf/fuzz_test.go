@@ -1,13 +1,33 @@
 package elf
 
 import (
+	"flag"
+	"os"
+	"path/filepath"
 	"testing"
 	"unsafe"
 )
 
+// FuzzParse seeds with the small objects of testdata/seeds (a few KB),
+// which a fuzzer can mutate quickly. cilium/ebpf's objects, tens of KB,
+// are added only when the seeds run as tests: fuzzing from them spends
+// the time minimising.
 func FuzzParse(f *testing.F) {
-	for _, obj := range allObjects(f) {
-		f.Add(obj.data)
+	seeds, _ := filepath.Glob(filepath.Join("..", "testdata", "seeds", "*.o"))
+	if len(seeds) == 0 {
+		f.Fatal("no objects in testdata/seeds")
+	}
+	for _, path := range seeds {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	if fuzz := flag.Lookup("test.fuzz"); fuzz == nil || fuzz.Value.String() == "" {
+		for _, obj := range allObjects(f) {
+			f.Add(obj.data)
+		}
 	}
 	f.Add([]byte{})
 	f.Add([]byte("\x7fELF"))

@@ -1,9 +1,11 @@
 package elf
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
+	"slices"
 )
 
 // Section is one entry of the section header table. Data aliases the input
@@ -127,5 +129,32 @@ func parseSections(data []byte, h header) ([]*Section, error) {
 			return nil, err
 		}
 	}
+	if err := checkOverlap(sections); err != nil {
+		return nil, err
+	}
 	return sections, nil
+}
+
+// checkOverlap refuses sections whose data share bytes of the file. No
+// compiler or linker writes such an object, and allowing it would let a
+// file hold less than it says: a thousand headers of 64 bytes could each
+// name the same megabyte of relocations or instructions, and everything a
+// reader builds from section data would grow with the product. Without
+// overlap, the section data of a file add up to at most its size.
+func checkOverlap(sections []*Section) error {
+	var withData []*Section
+	for _, s := range sections {
+		if len(s.Data) > 0 {
+			withData = append(withData, s)
+		}
+	}
+	slices.SortStableFunc(withData, func(a, b *Section) int { return cmp.Compare(a.Offset, b.Offset) })
+	for i := 1; i < len(withData); i++ {
+		prev, s := withData[i-1], withData[i]
+		if s.Offset < prev.Offset+prev.Size {
+			return malformed("%s: data at offset %#x size %#x overlaps %s at offset %#x size %#x",
+				s, s.Offset, s.Size, prev, prev.Offset, prev.Size)
+		}
+	}
+	return nil
 }

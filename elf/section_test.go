@@ -56,6 +56,15 @@ func TestSectionCorruption(t *testing.T) {
 			about(".text", "sh_addralign 0xc is not a power of two")},
 		{"compressed", setShdr64(".BTF", shFlags, shfCompressed), ErrUnsupported,
 			about(".BTF", "compressed section")},
+		// Two headers naming the same bytes: a file must hold what its
+		// sections say, or a reader's work grows with the product.
+		{"overlapping sections", func(tb testing.TB, b []byte, l *layout) {
+			text := l.ef.Sections[l.index(tb, ".text")]
+			setShdr64(".BTF", shOffset, text.Offset)(tb, b, l)
+			setShdr64(".BTF", shSize, text.Size)(tb, b, l)
+		}, ErrMalformed, func(tb testing.TB, l *layout) string {
+			return "overlaps " + l.label(tb, ".text")
+		}},
 	})
 }
 

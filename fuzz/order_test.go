@@ -2,4 +2,5 @@ package fuzz
 
 import "encoding/binary"
 
-var nativeOrder binary.ByteOrder = binary.NativeEndian
+// byteOrders are both orders an object can be in; ldimm64 works on each.
+var byteOrders = []binary.ByteOrder{binary.LittleEndian, binary.BigEndian}

@@ -12,4 +12,8 @@ var (
 	// ErrMalformed marks object contents that contradict themselves:
 	// relocations to nowhere, map definitions of the wrong shape.
 	ErrMalformed = errors.New("malformed object")
+	// ErrLimit marks an object that asks for more than rawload allocates
+	// for one object, or more than the kernel would load: errors wrapping
+	// it name the section or program and the limit.
+	ErrLimit = errors.New("object exceeds a limit")
 )

@@ -64,14 +64,20 @@ type KconfigVar struct {
 }
 
 // collectKconfig turns the .kconfig datasec into a read-only global data
-// map whose contents the loader computes.
+// map whose contents the loader computes. Its size counts against the
+// object's global data like a section's, and each variable must lie
+// inside it.
 func (l *linker) collectKconfig() error {
+	l.kconfigMap = -1
 	if l.spec == nil {
 		return nil
 	}
 	var ds *btf.Datasec
 	if err := l.spec.TypeByName(".kconfig", &ds); err != nil {
 		return nil
+	}
+	if err := l.reserveGlobalData(".kconfig", uint64(ds.Size)); err != nil {
+		return err
 	}
 	m := &MapSpec{
 		Name:       ".kconfig",
@@ -91,6 +97,10 @@ func (l *linker) collectKconfig() error {
 		if !ok {
 			return fmt.Errorf(".kconfig: %s is not a variable: %w", vsi.Type, ErrMalformed)
 		}
+		if uint64(vsi.Offset)+uint64(vsi.Size) > uint64(ds.Size) {
+			return fmt.Errorf(".kconfig: variable %q: %d bytes at offset %d, outside the datasec's %d: %w",
+				v.Name, vsi.Size, vsi.Offset, ds.Size, ErrMalformed)
+		}
 		m.Kconfig = append(m.Kconfig, KconfigVar{
 			Name:   v.Name,
 			Offset: vsi.Offset,
@@ -98,7 +108,9 @@ func (l *linker) collectKconfig() error {
 			Type:   v.Type,
 			Weak:   l.externWeak(v.Name),
 		})
-		l.kconfig[v.Name] = vsi.Offset
+		if _, dup := l.kconfig[v.Name]; !dup {
+			l.kconfig[v.Name] = vsi.Offset
+		}
 	}
 	if ds.Size == 0 {
 		return nil
@@ -108,13 +120,18 @@ func (l *linker) collectKconfig() error {
 	return nil
 }
 
+// externWeak reports whether the first undefined symbol called name is
+// weak.
 func (l *linker) externWeak(name string) bool {
-	for _, sym := range l.file.Symbols {
-		if sym.Name == name && sym.Section == elf.SHN_UNDEF {
-			return sym.Bind == elf.STB_WEAK
+	if l.weak == nil {
+		l.weak = make(map[string]bool)
+		for _, sym := range l.file.Symbols {
+			if _, seen := l.weak[sym.Name]; !seen && sym.Section == elf.SHN_UNDEF {
+				l.weak[sym.Name] = sym.Bind == elf.STB_WEAK
+			}
 		}
 	}
-	return false
+	return l.weak[name]
 }
 
 // classifyExtern decides what an instruction referring to an undefined
@@ -124,8 +141,15 @@ func (l *linker) classifyExtern(sym elf.Symbol, insn []byte) (relocation, bool, 
 		if insn[0] != opLoadImm64 {
 			return relocation{}, true, fmt.Errorf("kconfig %q used by opcode %#x: %w", sym.Name, insn[0], ErrMalformed)
 		}
+		if l.kconfigMap < 0 {
+			return relocation{}, true, fmt.Errorf("kconfig %q: the .kconfig datasec has size 0: %w", sym.Name, ErrMalformed)
+		}
 		addend := int64(int32(l.file.ByteOrder.Uint32(insn[4:])))
-		return relocation{kind: relocMapValue, mapIndex: l.kconfigMap, valueOffset: uint32(int64(off) + addend)}, true, nil
+		at := int64(off) + addend
+		if size := int64(l.obj.Maps[l.kconfigMap].ValueSize); at < 0 || at >= size {
+			return relocation{}, true, fmt.Errorf("kconfig %q%+d: offset %d outside the %d bytes of .kconfig: %w", sym.Name, addend, at, size, ErrMalformed)
+		}
+		return relocation{kind: relocMapValue, mapIndex: l.kconfigMap, valueOffset: uint32(at)}, true, nil
 	}
 	isVar, isTyped, isFunc := l.btfExtern(sym.Name)
 	ext := &Extern{Name: sym.Name, Weak: sym.Bind == elf.STB_WEAK}

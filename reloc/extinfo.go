@@ -12,39 +12,40 @@ import (
 // the functions it is made of, moved to where each function now starts.
 // The kernel refuses callbacks and global functions without func_info, and
 // line_info is what puts source lines into verifier logs.
+//
+// Each function's records are found once (functionExtInfos), so a program
+// costs the records of its own functions, at most one of each kind per
+// instruction, and never a pass over every record of every section it
+// draws from: a thousand programs sharing a library would otherwise cost
+// a thousand passes over all the library's records per function.
 func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
 	if l.ext == nil {
 		return nil
 	}
 	insns := stubInstructions(prog.Insns)
-	index := rawOffsetIndex(insns)
+	index := rawOffsetIndex(insns, len(prog.Insns)/insnSize)
 	for _, p := range layout {
-		first := asm.RawInstructionOffset(p.fn.key.insn)
-		end := first + asm.RawInstructionOffset(len(p.fn.insns)/insnSize)
+		ext := l.functionExtInfos(p.fn)
 		moved := func(off asm.RawInstructionOffset) (*asm.Instruction, bool) {
-			if off < first || off >= end {
+			at := off + asm.RawInstructionOffset(p.start)
+			if at >= asm.RawInstructionOffset(len(index)) || index[at] < 0 {
 				return nil, false
 			}
-			i, ok := index[off-first+asm.RawInstructionOffset(p.start)]
-			if !ok {
-				return nil, false
-			}
-			return &insns[i], true
+			return &insns[index[at]], true
 		}
-		funcs, lines, relos := l.ext.Section(p.fn.section.Name)
-		for _, fo := range funcs {
-			if ins, ok := moved(fo.Offset); ok {
-				*ins = btf.WithFuncMetadata(*ins, fo.Func)
+		for off, fn := range ext.funcs {
+			if ins, ok := moved(off); ok {
+				*ins = btf.WithFuncMetadata(*ins, funcInfo(fn, p))
 			}
 		}
-		for _, lo := range lines {
-			if ins, ok := moved(lo.Offset); ok {
-				*ins = ins.WithSource(lo.Line)
+		for off, line := range ext.lines {
+			if ins, ok := moved(off); ok {
+				*ins = ins.WithSource(line)
 			}
 		}
-		for _, ro := range relos {
-			if ins, ok := moved(ro.Offset); ok {
-				*ins = btf.WithCORERelocationMetadata(*ins, ro.Relo)
+		for off, relo := range ext.relos {
+			if ins, ok := moved(off); ok {
+				*ins = btf.WithCORERelocationMetadata(*ins, relo)
 			}
 		}
 	}
@@ -63,6 +64,75 @@ func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
 	return nil
 }
 
+// funcInfo is the BTF function a func_info record gives the kernel. A
+// hidden global subprogram is made static, as libbpf does: the verifier
+// checks a global function on its own, its pointer arguments nullable
+// memory whatever the caller passes, but a static one within each call,
+// which is what helpers like usdt.bpf.h's bpf_usdt_arg are written for.
+func funcInfo(fn *btf.Func, p placed) *btf.Func {
+	if !p.fn.hidden || fn.Linkage != btf.GlobalFunc || p.start == 0 {
+		return fn
+	}
+	static := *fn
+	static.Linkage = btf.StaticFunc
+	return &static
+}
+
+// extInfo holds the ext info records of one function by instruction
+// offset from its start. Of several records at one offset the last wins,
+// as when they are applied in turn; the kernel takes one per instruction.
+type extInfo struct {
+	funcs map[asm.RawInstructionOffset]*btf.Func
+	lines map[asm.RawInstructionOffset]*btf.Line
+	relos map[asm.RawInstructionOffset]*btf.CORERelocation
+}
+
+// functionExtInfos returns the records of fn, sorting those of its
+// section among the section's functions on the first call for any of
+// them. Records outside every function belong to no program.
+func (l *linker) functionExtInfos(fn *function) *extInfo {
+	if fn.ext != nil {
+		return fn.ext
+	}
+	fns := l.functionsOf(fn.section)
+	for _, f := range fns {
+		f.ext = &extInfo{}
+	}
+	find := func(off asm.RawInstructionOffset) (*function, asm.RawInstructionOffset, bool) {
+		f := containing(fns, uint64(off)*insnSize)
+		if f == nil {
+			return nil, 0, false
+		}
+		return f, off - asm.RawInstructionOffset(f.key.insn), true
+	}
+	funcs, lines, relos := l.ext.Section(fn.section.Name)
+	for _, fo := range funcs {
+		if f, at, ok := find(fo.Offset); ok {
+			if f.ext.funcs == nil {
+				f.ext.funcs = make(map[asm.RawInstructionOffset]*btf.Func)
+			}
+			f.ext.funcs[at] = fo.Func
+		}
+	}
+	for _, lo := range lines {
+		if f, at, ok := find(lo.Offset); ok {
+			if f.ext.lines == nil {
+				f.ext.lines = make(map[asm.RawInstructionOffset]*btf.Line)
+			}
+			f.ext.lines[at] = lo.Line
+		}
+	}
+	for _, ro := range relos {
+		if f, at, ok := find(ro.Offset); ok {
+			if f.ext.relos == nil {
+				f.ext.relos = make(map[asm.RawInstructionOffset]*btf.CORERelocation)
+			}
+			f.ext.relos[at] = ro.Relo
+		}
+	}
+	return fn.ext
+}
+
 // stubInstructions stands one asm.Instruction in for each instruction of
 // raw, carrying only its opcode: enough for ext info records to find their
 // raw offsets, which is all MarshalExtInfos reads besides the metadata.
@@ -78,12 +148,19 @@ func stubInstructions(raw []byte) asm.Instructions {
 	return insns
 }
 
-func rawOffsetIndex(insns asm.Instructions) map[asm.RawInstructionOffset]int {
-	index := make(map[asm.RawInstructionOffset]int, len(insns))
-	var off asm.RawInstructionOffset
+// rawOffsetIndex maps each of the slots raw instruction slots to the
+// index in insns of the instruction starting there, or -1 for the second
+// half of an ld_imm64. A slice, not a map: 4 bytes a slot, where a map
+// would take ten times that for a program of a million instructions.
+func rawOffsetIndex(insns asm.Instructions, slots int) []int32 {
+	index := make([]int32, slots)
+	var off int
 	for i := range insns {
-		index[off] = i
-		off += insns[i].Width()
+		index[off] = int32(i)
+		for k := 1; k < int(insns[i].Width()) && off+k < slots; k++ {
+			index[off+k] = -1
+		}
+		off += int(insns[i].Width())
 	}
 	return index
 }

@@ -23,10 +23,13 @@ type function struct {
 	name    string
 	section *elf.Section
 	insns   []byte // view into the section
+	hidden  bool   // a global function the object does not export
 	relocs  []relocation
 	// err is a problem with one of its relocations, reported when a
 	// program that needs this function is loaded.
 	err error
+	// ext are its ext info records, once functionExtInfos has run.
+	ext *extInfo
 }
 
 func (fn *function) String() string {
@@ -36,6 +39,7 @@ func (fn *function) String() string {
 // collectFunctions splits every executable section at its STT_FUNC symbols.
 func (l *linker) collectFunctions() error {
 	l.funcs = make(map[funcKey]*function)
+	l.funcsBySection = make(map[int][]*function)
 	for _, sec := range l.file.Sections {
 		if !sec.Executable() {
 			continue
@@ -52,8 +56,8 @@ func (l *linker) collectFunctions() error {
 
 func (l *linker) collectSectionFunctions(sec *elf.Section) error {
 	var syms []elf.Symbol
-	for _, sym := range l.file.Symbols {
-		if sym.Type == elf.STT_FUNC && int(sym.Section) == sec.Index {
+	for _, sym := range l.sectionSymbols(sec) {
+		if sym.Type == elf.STT_FUNC {
 			syms = append(syms, sym)
 		}
 	}
@@ -79,26 +83,43 @@ func (l *linker) collectSectionFunctions(sec *elf.Section) error {
 		if _, dup := l.funcs[key]; dup {
 			continue // an alias of a function already seen
 		}
-		l.funcs[key] = &function{
+		fn := &function{
 			key:     key,
 			name:    sym.Name,
 			section: sec,
 			insns:   sec.Data[sym.Value:end],
+			// Global but not exported from the object (__hidden), as
+			// libbpf's usdt.bpf.h helpers are.
+			hidden: sym.Bind != elf.STB_LOCAL &&
+				(sym.Visibility() == elf.STV_HIDDEN || sym.Visibility() == elf.STV_INTERNAL),
 		}
+		l.funcs[key] = fn
+		// syms is sorted by offset and aliases are skipped, so the
+		// section's list stays ordered by offset.
+		l.funcsBySection[sec.Index] = append(l.funcsBySection[sec.Index], fn)
 	}
 	return nil
 }
 
 // functionsOf returns the functions of a section ordered by offset.
 func (l *linker) functionsOf(sec *elf.Section) []*function {
-	var fns []*function
-	for key, fn := range l.funcs {
-		if key.section == sec.Index {
-			fns = append(fns, fn)
-		}
+	return l.funcsBySection[sec.Index]
+}
+
+// holds reports whether the whole instruction at byte offset off of the
+// function's section, both slots of an ld_imm64, lies inside the
+// function: a relocation patches it in the program the function is
+// copied into, where the next slot may belong to another function.
+func (fn *function) holds(off uint64) bool {
+	start := fn.key.insn * insnSize
+	if off < start || off-start+insnSize > uint64(len(fn.insns)) {
+		return false
 	}
-	sort.Slice(fns, func(i, j int) bool { return fns[i].key.insn < fns[j].key.insn })
-	return fns
+	width := uint64(insnSize)
+	if fn.insns[off-start] == opLoadImm64 {
+		width = 2 * insnSize
+	}
+	return off-start+width <= uint64(len(fn.insns))
 }
 
 // containing returns the function whose instructions include the byte

@@ -25,15 +25,28 @@ func isGlobalData(sec *elf.Section) bool {
 	return false
 }
 
-// maxGlobalDataSize bounds what a global data section may ask for: .bss
-// takes no room in the file, so its size alone must not decide how much
-// memory rawload allocates. The kernel refuses far smaller values anyway.
+// maxGlobalDataSize bounds the global data of one object, summed over
+// all its global data sections and .kconfig. A loader allocates the whole
+// value of each such map (its initial contents, then the mmapped value),
+// and neither .bss (SHT_NOBITS) nor .kconfig (a BTF datasec) takes room
+// in the file: their sizes are only stated, so a bound per section would
+// let a small file with many sections ask for any amount.
 const maxGlobalDataSize = 64 << 20
 
+// reserveGlobalData counts size bytes of global data against the
+// object's maxGlobalDataSize.
+func (l *linker) reserveGlobalData(name string, size uint64) error {
+	if size > maxGlobalDataSize-l.globalData {
+		return fmt.Errorf("section %s: %d bytes of global data after %d in other sections, more than the %d rawload accepts for an object: %w",
+			name, size, l.globalData, uint64(maxGlobalDataSize), ErrLimit)
+	}
+	l.globalData += size
+	return nil
+}
+
 func (l *linker) addGlobalData(sec *elf.Section) error {
-	if sec.Size > maxGlobalDataSize {
-		return fmt.Errorf("section %s: %d bytes of global data, more than the %d rawload accepts: %w",
-			sec.Name, sec.Size, maxGlobalDataSize, ErrMalformed)
+	if err := l.reserveGlobalData(sec.Name, sec.Size); err != nil {
+		return err
 	}
 	readOnly := strings.HasPrefix(sec.Name, ".rodata")
 	m := &MapSpec{
@@ -61,6 +74,7 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 	l.dataMapOf[sec.Index] = index
 	l.obj.Maps = append(l.obj.Maps, m)
 	ds, _ := m.Value.(*btf.Datasec)
+	types := datasecVarTypes(ds)
 	for _, sym := range l.symbolsIn(sec) {
 		if sym.Type != elf.STT_OBJECT {
 			continue
@@ -71,22 +85,26 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 			Map:     index,
 			Offset:  sym.Value,
 			Size:    sym.Size,
-			Type:    datasecVarType(ds, sym.Name),
+			Type:    types[sym.Name],
 		})
 	}
 	return nil
 }
 
-// datasecVarType is the BTF type of the variable called name in ds, or
-// nil: objects built without BTF, and static variables clang leaves out.
-func datasecVarType(ds *btf.Datasec, name string) btf.Type {
+// datasecVarTypes maps the name of each variable of ds to its BTF type,
+// the first of that name winning. A variable missing from the map has no
+// type: objects built without BTF, and static variables clang leaves out.
+func datasecVarTypes(ds *btf.Datasec) map[string]btf.Type {
 	if ds == nil {
 		return nil
 	}
+	types := make(map[string]btf.Type, len(ds.Vars))
 	for _, vsi := range ds.Vars {
-		if v, ok := vsi.Type.(*btf.Var); ok && v.Name == name {
-			return v.Type
+		if v, ok := vsi.Type.(*btf.Var); ok {
+			if _, dup := types[v.Name]; !dup {
+				types[v.Name] = v.Type
+			}
 		}
 	}
-	return nil
+	return types
 }

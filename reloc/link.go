@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/ldimm64"
 )
 
@@ -12,19 +13,103 @@ import (
 // the order first reached. Offsets of calls are fixed for that layout and
 // map references become sites.
 func (l *linker) linkPrograms() error {
+	var candidates []*function
 	for _, sec := range l.file.Sections {
-		if !sec.Executable() || sec.Name == ".text" {
-			continue
+		if sec.Executable() && sec.Name != ".text" {
+			candidates = append(candidates, l.functionsOf(sec)...)
 		}
-		for _, fn := range l.functionsOf(sec) {
-			prog, err := l.linkProgram(fn)
-			if err != nil {
-				return err
+	}
+	mains := l.withoutSubprograms(candidates)
+	if err := l.checkLinkedSize(mains); err != nil {
+		return err
+	}
+	for _, fn := range mains {
+		prog, err := l.linkProgram(fn)
+		if err != nil {
+			return err
+		}
+		l.obj.Programs = append(l.obj.Programs, prog)
+	}
+	return nil
+}
+
+// withoutSubprograms drops the functions that sit in a section naming no
+// program type and that another function calls: objects put helpers in
+// sections of their own ("static", "lib"), and those are subprograms, as
+// cilium/ebpf treats them. A function there that nothing calls stays a
+// program, which reports its unknown section rather than vanish.
+func (l *linker) withoutSubprograms(candidates []*function) []*function {
+	unknown := func(fn *function) bool {
+		_, err := KindOf(fn.section.Name)
+		return err != nil
+	}
+	if !slices.ContainsFunc(candidates, unknown) {
+		return candidates
+	}
+	// Every call reaches its callee from some program's layout, since
+	// every function outside .text starts one.
+	called := make(map[*function]bool)
+	for _, fn := range candidates {
+		layout, _, _ := l.layout(fn)
+		for _, p := range layout {
+			if p.fn != fn {
+				called[p.fn] = true
 			}
-			l.obj.Programs = append(l.obj.Programs, prog)
+		}
+	}
+	return slices.DeleteFunc(slices.Clone(candidates), func(fn *function) bool {
+		return unknown(fn) && called[fn]
+	})
+}
+
+// maxProgramBytes is the longest linked program rawload builds: the
+// kernel refuses more than BPF_COMPLEXITY_LIMIT_INSNS instructions with
+// E2BIG, so a longer one is never copied.
+const maxProgramBytes = uapi.MaxInsns * insnSize
+
+// maxLinkedBytes bounds the instruction bytes of all the linked programs
+// of an object read from inputSize bytes.
+//
+// Linking copies into each program every subprogram it reaches, each
+// once, so one program is never longer than the object's code, but n
+// programs sharing a library take n copies of it: a file of a few MB with
+// a thousand one-call programs would link into GBs. The bound lets every
+// object reuse its code 16 times over, and any object share code without
+// limit until its programs total 64 MiB; real objects (tens of programs,
+// shared subprograms of a few KB) stay far below either. Beyond it the
+// object is refused before any program is copied.
+func maxLinkedBytes(inputSize int) uint64 {
+	return 64<<20 + 16*uint64(inputSize)
+}
+
+// checkLinkedSize adds up the length of every program the mains would
+// link into, refusing the object once the total passes maxLinkedBytes.
+// A program longer than maxProgramBytes is never copied, but counts as
+// maxProgramBytes: finding its length took that much work. A layout
+// costs a step per function and per relocation of each function it
+// holds, every function takes 8 bytes or more and has one relocation per
+// instruction at most, so this stops after a number of steps bounded by
+// maxLinkedBytes/8 whatever the object.
+func (l *linker) checkLinkedSize(mains []*function) error {
+	limit := maxLinkedBytes(l.inputSize)
+	var total uint64
+	for _, fn := range mains {
+		layout, _, _ := l.layout(fn)
+		total += min(layoutSize(layout), maxProgramBytes)
+		if total > limit {
+			return fmt.Errorf("program %q: linking the programs up to it takes %d instruction bytes, more than the %d rawload links from a %d-byte object: %w",
+				fn.name, total, limit, l.inputSize, ErrLimit)
 		}
 	}
 	return nil
+}
+
+func layoutSize(layout []placed) uint64 {
+	var size uint64
+	for _, p := range layout {
+		size += uint64(len(p.fn.insns))
+	}
+	return size
 }
 
 // placed is a function and where it starts in a program, in instructions.
@@ -42,12 +127,15 @@ func (l *linker) linkProgram(main *function) (*Program, error) {
 	prog.Kind = kind
 
 	layout, start, err := l.layout(main)
+	size := layoutSize(layout)
+	if size > maxProgramBytes {
+		// Refused before copying: the kernel would refuse it anyway.
+		prog.Err = fmt.Errorf("program %q (section %s): %d instructions or more with its subprograms, more than the kernel's limit of %d (BPF_COMPLEXITY_LIMIT_INSNS): %w",
+			main.name, main.section.Name, size/insnSize, uapi.MaxInsns, ErrLimit)
+		return prog, nil
+	}
 	if err != nil && prog.Err == nil {
 		prog.Err = fmt.Errorf("program %q: %w", main.name, err)
-	}
-	var size uint64
-	for _, p := range layout {
-		size += uint64(len(p.fn.insns))
 	}
 	prog.Insns = make([]byte, 0, size)
 	for _, p := range layout {
@@ -77,12 +165,14 @@ func (l *linker) linkProgram(main *function) (*Program, error) {
 // layout lists the functions a program needs, main first. A function
 // whose relocations could not be resolved still takes its place, and the
 // first such problem is returned so the program can report it at load.
+// The list stops growing once it takes more than maxProgramBytes: such a
+// program is refused, and finding so is all it may cost.
 func (l *linker) layout(main *function) ([]placed, map[funcKey]uint64, error) {
 	layout := []placed{{main, 0}}
 	start := map[funcKey]uint64{main.key: 0}
 	next := uint64(len(main.insns) / insnSize)
 	var firstErr error
-	for i := 0; i < len(layout); i++ {
+	for i := 0; i < len(layout) && next*insnSize <= maxProgramBytes; i++ {
 		fn := layout[i].fn
 		if fn.err != nil && firstErr == nil {
 			firstErr = fn.err
@@ -105,6 +195,9 @@ func (l *linker) layout(main *function) ([]placed, map[funcKey]uint64, error) {
 			start[r.target] = next
 			layout = append(layout, placed{callee, next})
 			next += uint64(len(callee.insns) / insnSize)
+			if next*insnSize > maxProgramBytes {
+				break
+			}
 		}
 	}
 	return layout, start, firstErr

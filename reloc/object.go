@@ -50,7 +50,7 @@ func Link(data []byte, opts *LinkOptions) (*Object, error) {
 // LinkFile links an object file that elf.Parse read from data, for
 // callers that time or inspect the parse on its own.
 func LinkFile(f *elf.File, data []byte, opts *LinkOptions) (*Object, error) {
-	l := &linker{file: f, obj: &Object{ByteOrder: f.ByteOrder}}
+	l := &linker{file: f, obj: &Object{ByteOrder: f.ByteOrder}, inputSize: len(data), kconfigMap: -1}
 	if opts != nil {
 		l.opts = *opts
 	}
@@ -83,15 +83,27 @@ type linker struct {
 	ext     *btf.ExtInfos
 	builder *btf.Builder
 	target  *targetBTF
-	// kconfig maps .kconfig variables to their offsets in kconfigMap.
+	// kconfig maps .kconfig variables to their offsets in kconfigMap,
+	// the index of the .kconfig map or -1.
 	kconfig    map[string]uint32
 	kconfigMap int
+	// globalData is the size of the global data maps so far.
+	globalData uint64
+	// weak says, for each undefined symbol's name, whether the first
+	// such symbol is weak.
+	weak map[string]bool
+	// inputSize is the length of the object file.
+	inputSize int
 
 	// maps by the location of their definition or contents
 	mapAt     map[mapLocation]int
 	mapDefs   []mapDef
 	dataMapOf map[int]int // global data section index -> map index
 	funcs     map[funcKey]*function
+	// funcsBySection lists each executable section's functions by offset.
+	funcsBySection map[int][]*function
+	// symbolsBySection lists each section's symbols; see sectionSymbols.
+	symbolsBySection map[int][]elf.Symbol
 }
 
 type mapLocation struct {

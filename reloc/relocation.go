@@ -58,8 +58,21 @@ func (l *linker) resolveRelocations() error {
 				// no program, so neither do their relocations.
 				continue
 			}
+			if relocated[rel.Offset] {
+				// An instruction takes one relocation. Keeping only
+				// the first also bounds a function's relocations by
+				// its instructions, which every program that links the
+				// function pays for again.
+				if fn.err == nil {
+					fn.err = fmt.Errorf("section %s offset %#x: a second relocation of the same instruction: %w", sec.Name, rel.Offset, ErrMalformed)
+				}
+				continue
+			}
 			relocated[rel.Offset] = true
 			r, err := l.classify(sec, rel)
+			if err == nil && !fn.holds(rel.Offset) {
+				err = fmt.Errorf("the instruction runs past the end of %s: %w", fn, ErrMalformed)
+			}
 			if err != nil {
 				if fn.err == nil {
 					fn.err = fmt.Errorf("section %s offset %#x: %w", sec.Name, rel.Offset, err)

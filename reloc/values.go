@@ -46,7 +46,7 @@ func (m *MapSpec) readValuesField(name string, member btf.Member) error {
 	m.valuesOffset = uint64(member.Offset.Bytes())
 	m.hasValues = true
 	if def, ok := btf.UnderlyingType(ptr.Target).(*btf.Struct); ok {
-		inner, err := btfMapSpec(name+".inner", def)
+		inner, err := btfMapDef(name+".inner", def, true)
 		if err != nil {
 			return fmt.Errorf("inner map: %w", err)
 		}

@@ -19,6 +19,11 @@ func (e *Env) PossibleCPUs() (int, error) {
 	})
 }
 
+// maxPossibleCPUs is far above any kernel's NR_CPUS (8192 at most): a
+// per-CPU value buffer is the value size times the count, so a count
+// beyond it is refused rather than allocated.
+const maxPossibleCPUs = 1 << 16
+
 // parseCPURanges reads the kernel's CPU list format ("0-3,8") and returns
 // the highest CPU number plus one.
 func parseCPURanges(s string) (int, error) {
@@ -36,6 +41,9 @@ func parseCPURanges(s string) (int, error) {
 	}
 	if highest < 0 {
 		return 0, fmt.Errorf("possible CPUs %q: empty", s)
+	}
+	if highest >= maxPossibleCPUs {
+		return 0, fmt.Errorf("possible CPUs %q: more than %d", s, maxPossibleCPUs)
 	}
 	return highest + 1, nil
 }

@@ -260,6 +260,7 @@ var uapiConstants = []struct {
 	// sizes
 	{"BPF_OBJ_NAME_LEN", ObjNameLen, 16},
 	{"BPF_TAG_SIZE", TagSize, 8},
+	{"BPF_COMPLEXITY_LIMIT_INSNS", MaxInsns, 1000000},
 	// verifier log levels (include/linux/bpf_verifier.h)
 	{"BPF_LOG_LEVEL1", LogLevel1, 1},
 	{"BPF_LOG_LEVEL2", LogLevel2, 2},

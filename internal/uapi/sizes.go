@@ -7,6 +7,10 @@ const (
 	ObjNameLen = 16
 	// TagSize is the size of a program tag (BPF_TAG_SIZE).
 	TagSize = 8
+	// MaxInsns is the most instruction slots BPF_PROG_LOAD takes from a
+	// privileged loader (BPF_COMPLEXITY_LIMIT_INSNS of
+	// include/linux/bpf.h); a longer program fails with E2BIG.
+	MaxInsns = 1_000_000
 )
 
 // Verifier log levels (BPF_LOG_* of include/linux/bpf_verifier.h).
