@@ -50,6 +50,9 @@ func (o *Object) newProgram(ps *reloc.Program) (*Program, error) {
 		return nil, err
 	}
 	p := &Program{obj: o, index: len(o.programs), spec: ps, insns: insns, loadType: LoadAuto, fd: -1}
+	if ps.Kind.NoAutoload {
+		p.loadType = LoadDisabled
+	}
 	for _, index := range ps.Maps {
 		p.maps = append(p.maps, o.maps[index])
 	}

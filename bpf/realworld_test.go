@@ -3,6 +3,7 @@ package bpf
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
@@ -17,12 +18,43 @@ func TestSubprogramSections(t *testing.T) {
 	requireKernel(t)
 	checkNoLeak(t)
 	obj := mustOpen(t, testdata("subsections.o"), nil)
-	if n := len(obj.Programs()); n != 1 {
-		t.Fatalf("%d programs, want only sub_sections", n)
+	var names []string
+	for _, p := range obj.Programs() {
+		names = append(names, p.Name())
+	}
+	if want := []string{"sub_sections", "optional_prog"}; !slices.Equal(names, want) {
+		t.Fatalf("programs %q, want %q", names, want)
 	}
 	must(t, obj.Load(context.Background()))
 	if got := testRun(t, obj.Program("sub_sections")); got != 15 {
 		t.Fatalf("sub_sections returned %d, want 15", got)
+	}
+}
+
+// TestOptionalProgram: a section starting with '?' gives a program that
+// Object.Load leaves alone unless its load type is changed.
+func TestOptionalProgram(t *testing.T) {
+	requireKernel(t)
+	checkNoLeak(t)
+	spec, err := ReadSpec(testdata("subsections.o"))
+	must(t, err)
+	if p := spec.Program("optional_prog"); p == nil || p.Autoload || p.Type.String() != "socket_filter" {
+		t.Fatalf("optional_prog: %+v", p)
+	}
+	obj := mustOpen(t, testdata("subsections.o"), nil)
+	opt := obj.Program("optional_prog")
+	if opt.LoadType() != LoadDisabled {
+		t.Fatalf("load type %v, want disabled", opt.LoadType())
+	}
+	must(t, obj.Load(context.Background()))
+	if opt.FD() >= 0 {
+		t.Fatal("Object.Load loaded an optional program")
+	}
+	again := mustOpen(t, testdata("subsections.o"), nil)
+	must(t, again.Program("optional_prog").SetAutoload(true))
+	must(t, again.Load(context.Background()))
+	if got := testRun(t, again.Program("optional_prog")); got != 7 {
+		t.Fatalf("optional_prog returned %d, want 7", got)
 	}
 }
 

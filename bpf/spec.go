@@ -37,6 +37,9 @@ type ProgramSpec struct {
 	// tracepoint, function or hook the program attaches to.
 	Convention string
 	AttachTo   string
+	// Autoload is false for a section starting with '?' (libbpf's
+	// SEC("?kprobe/...")): such a program starts LoadDisabled.
+	Autoload bool
 	// Insns is the number of 8-byte instruction slots, subprograms
 	// included.
 	Insns int
@@ -179,6 +182,7 @@ func programSpec(obj *reloc.Object, p *reloc.Program) ProgramSpec {
 		Flags:           p.Kind.Flags,
 		Convention:      p.Kind.Convention,
 		AttachTo:        p.Kind.AttachTo,
+		Autoload:        !p.Kind.NoAutoload,
 		Insns:           p.InsnCount(),
 		Maps:            make([]string, 0, len(p.Maps)),
 		CORERelocations: p.CORE,

@@ -28,6 +28,9 @@ type ProgramKind struct {
 	AttachTo string
 	// Convention is the matched convention, e.g. "raw_tp" or "cgroup/connect4".
 	Convention string
+	// NoAutoload is set by a section name starting with '?' (libbpf's
+	// SEC("?kprobe/...")): the program is not loaded unless asked for.
+	NoAutoload bool
 }
 
 // Ordered so that a longer convention is tried before a shorter one that
@@ -140,11 +143,13 @@ var sectionDefs = []sectionDef{
 }
 
 // KindOf maps a section name to the program type libbpf's SEC()
-// conventions give it. A prefix convention matches the bare name and the
+// conventions give it; a leading '?' marks a program not loaded by
+// default. A prefix convention matches the bare name and the
 // name followed by '/'; an exact one matches only itself.
 func KindOf(section string) (ProgramKind, error) {
+	name, optional := strings.CutPrefix(section, "?")
 	for _, def := range sectionDefs {
-		attachTo, ok := matchSection(section, def)
+		attachTo, ok := matchSection(name, def)
 		if !ok {
 			continue
 		}
@@ -154,6 +159,7 @@ func KindOf(section string) (ProgramKind, error) {
 			Flags:              def.flags,
 			AttachTo:           attachTo,
 			Convention:         def.name,
+			NoAutoload:         optional,
 		}, nil
 	}
 	return ProgramKind{}, fmt.Errorf("section %q: %w", section, ErrUnknownSection)

@@ -4,6 +4,8 @@
  * their helpers: a static function in section "helpers" and a global one
  * in "lib". Programs call them, so they are subprograms, not programs of
  * an unknown kind; cilium/ebpf loads such objects, and so must rawload.
+ * And a program whose section starts with '?', which libbpf does not load
+ * unless asked.
  */
 #include "rawload_helpers.h"
 
@@ -27,6 +29,13 @@ SEC("socket")
 int sub_sections(struct __sk_buff *skb)
 {
 	return both(5) + minus_one(5);
+}
+
+/* Not loaded unless asked for: libbpf's '?' prefix. Returns 7. */
+SEC("?socket")
+int optional_prog(struct __sk_buff *skb)
+{
+	return 7;
 }
 
 char LICENSE[] SEC("license") = "GPL";
