@@ -38,6 +38,8 @@ type Program struct {
 	lifecycle sync.Mutex
 
 	// Guarded by obj.mu.
+	// links are the open Links made by Attach, which a reload moves.
+	links    []*Link
 	loadType LoadType
 	fd       int
 	log      string
@@ -227,6 +229,26 @@ func (p *Program) load(tx *loadTx) error {
 		o.mu.Unlock()
 		return p.Err()
 	}
+	o.mu.Unlock()
+	fd, err := p.newInstance(tx)
+	if err != nil {
+		return err
+	}
+	o.mu.Lock()
+	p.fd = fd
+	o.mu.Unlock()
+	tx.loaded(p)
+	return nil
+}
+
+// newInstance loads the program's final instructions into the kernel
+// once more, counted as a user of its maps (creating those not live, in
+// tx), bound to its bound maps and put into the program arrays that name
+// it. It returns the instance's fd; p.fd is the caller's to set. The
+// lifecycle lock is held.
+func (p *Program) newInstance(tx *loadTx) (int, error) {
+	o := p.obj
+	o.mu.Lock()
 	err := p.acquireMapsLocked(tx)
 	var btfFD int
 	if err == nil {
@@ -237,7 +259,7 @@ func (p *Program) load(tx *loadTx) error {
 	}
 	o.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("program %s: %w", p.Name(), err)
+		return -1, fmt.Errorf("program %s: %w", p.Name(), err)
 	}
 
 	start := time.Now()
@@ -259,19 +281,21 @@ func (p *Program) load(tx *loadTx) error {
 				verr.Err = fmt.Errorf("program %s: load: %w: the kernel refuses trampoline programs (%s attaching to %s, BTF id %d)",
 					p.Name(), errno, p.spec.Kind.Convention, p.attach.name, p.attach.btfID)
 			}
-			return verr
+			return -1, verr
 		}
-		return fmt.Errorf("program %s: load: %w", p.Name(), err)
+		return -1, fmt.Errorf("program %s: load: %w", p.Name(), err)
 	}
 	if err := p.afterLoadLocked(res.FD); err != nil {
-		p.clearProgArraysLocked()
+		if p.fd >= 0 {
+			p.fillProgArraysLocked(p.fd) // back to the instance that runs
+		} else {
+			p.clearProgArraysLocked()
+		}
 		unix.Close(res.FD)
 		p.releaseMapsLocked()
-		return fmt.Errorf("program %s: %w", p.Name(), err)
+		return -1, fmt.Errorf("program %s: %w", p.Name(), err)
 	}
-	p.fd = res.FD
-	tx.loaded(p)
-	return nil
+	return res.FD, nil
 }
 
 // afterLoadLocked binds the program to its bound maps and puts it into
