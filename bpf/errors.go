@@ -3,7 +3,6 @@ package bpf
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -118,8 +117,31 @@ func errnoText(errno unix.Errno) string {
 	return errno.Error()
 }
 
-// kernelAddress matches a kernel pointer as the verifier prints one.
-var kernelAddress = regexp.MustCompile(`0xffff[0-9a-f]{8,12}`)
+// maskKernelAddresses replaces each kernel pointer the verifier prints
+// (0xffff followed by 8 to 12 hex digits) with "0xffff…".
+func maskKernelAddresses(line string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(line, "0xffff")
+		if i < 0 {
+			b.WriteString(line)
+			return b.String()
+		}
+		n := 0
+		for n < 12 && i+6+n < len(line) && isHexDigit(line[i+6+n]) {
+			n++
+		}
+		b.WriteString(line[:i])
+		if n >= 8 {
+			b.WriteString("0xffff…")
+		} else {
+			b.WriteString(line[i : i+6+n])
+		}
+		line = line[i+6+n:]
+	}
+}
+
+func isHexDigit(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
 
 // verifierReason is the last line of a verifier log before its
 // statistics, with kernel addresses masked.
@@ -131,7 +153,7 @@ func verifierReason(log string) string {
 			strings.HasPrefix(line, "stack depth") {
 			continue
 		}
-		return kernelAddress.ReplaceAllString(line, "0xffff…")
+		return maskKernelAddresses(line)
 	}
 	return ""
 }

@@ -48,3 +48,17 @@ processed 7 insns (limit 1000000) max_states_per_insn 0 total_states 0 peak_stat
 		t.Errorf("wrapped: %q", got)
 	}
 }
+
+func TestMaskKernelAddresses(t *testing.T) {
+	for in, want := range map[string]string{
+		"r1 = 0xffff8881054a3c00":                   "r1 = 0xffff…",
+		"a 0xffff12 b":                              "a 0xffff12 b",
+		"0xffff888105aabbcc and 0xffffffff81000000": "0xffff… and 0xffff…",
+		"no address":                                "no address",
+		"R2=0xffffc9000":                            "R2=0xffff…",
+	} {
+		if got := maskKernelAddresses(in); got != want {
+			t.Errorf("maskKernelAddresses(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
