@@ -55,7 +55,7 @@ func TestMaskKernelAddresses(t *testing.T) {
 		"a 0xffff12 b":                              "a 0xffff12 b",
 		"0xffff888105aabbcc and 0xffffffff81000000": "0xffff… and 0xffff…",
 		"no address":                                "no address",
-		"R2=0xffffc9000":                            "R2=0xffff…",
+		"R2=0xffffc9000":                            "R2=0xffffc9000",
 	} {
 		if got := maskKernelAddresses(in); got != want {
 			t.Errorf("maskKernelAddresses(%q) = %q, want %q", in, got, want)
