@@ -23,6 +23,9 @@ type benchRun struct {
 	Programs  int           `json:"programs"`
 	Maps      int           `json:"maps"`
 	Restarts  int           `json:"restarts"`
+	// Failed lists the programs that did not load, each with why: they
+	// are left out of the timings.
+	Failed []string `json:"failed,omitempty"`
 }
 
 // runBench times the phases of loading an object: parse (the ELF reader
@@ -34,7 +37,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs := newFlagSet("bench", "[--json] [-n RUNS] [--parallel N] [--max-entries NAME=N]... OBJ", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	runs := fs.Int("n", 5, "runs, each a fresh Open, Object.Load and Close")
-	parallel := fs.Int("parallel", 0, "Object.Load workers; 0 means GOMAXPROCS")
+	parallel := addParallelFlag(fs)
 	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, 1)
 	if !ok {
@@ -44,12 +47,25 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "rawload bench: -n must be at least 1")
 		return exitUsage
 	}
+	if !checkParallel(fs, *parallel) {
+		return exitUsage
+	}
+	fail := func(err error) int {
+		if *asJSON {
+			writeJSON(stdout, map[string]string{"object": paths[0], "error": errorSummary(err)})
+		} else {
+			fmt.Fprintf(stderr, "rawload bench: %s: %s\n", paths[0], errorSummary(err))
+		}
+		return exitFailure
+	}
+	if err := accessError(); err != nil {
+		return fail(err)
+	}
 	var results []benchRun
 	for range *runs {
 		r, err := benchOnce(ctx, paths[0], &bpf.Options{Parallelism: *parallel}, sizes)
 		if err != nil {
-			fmt.Fprintf(stderr, "rawload bench: %s: %s\n", paths[0], errorSummary(err))
-			return exitFailure
+			return fail(err)
 		}
 		results = append(results, r)
 	}
@@ -77,10 +93,19 @@ func benchOnce(ctx context.Context, path string, opts *bpf.Options, sizes mapSiz
 		return r, err
 	}
 	loadStart := time.Now()
-	if err := obj.Load(ctx); err != nil {
+	results, err := obj.LoadEach(ctx)
+	if err != nil {
 		return r, err
 	}
 	r.LoadWall = time.Since(loadStart)
+	for _, res := range results {
+		if res.Err != nil {
+			r.Failed = append(r.Failed, programError(res.Program.Name(), res.Err))
+		}
+	}
+	if len(r.Failed) == len(results) && len(results) > 0 {
+		return r, fmt.Errorf("no program loads: %s", r.Failed[0])
+	}
 	s := obj.Stats()
 	r.Parse, r.Relocate = s.Parse, s.Open-s.Parse
 	r.ObjectBTF, r.MapCreate, r.ProgLoad = s.ObjectBTF, s.MapCreate, s.ProgLoad
@@ -121,6 +146,12 @@ func printBench(w io.Writer, path string, parallel int, runs []benchRun) error {
 		restarts += r.Restarts
 	}
 	_, err := fmt.Fprintf(w, "\nEAGAIN restarts: %d in %d runs\n", restarts, len(runs))
+	if len(last.Failed) > 0 {
+		fmt.Fprintf(w, "\nnot loaded, left out of the timings:\n")
+		for _, f := range last.Failed {
+			fmt.Fprintf(w, "  %s\n", f)
+		}
+	}
 	return err
 }
 

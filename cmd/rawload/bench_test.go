@@ -37,7 +37,12 @@ func TestBenchText(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	if _, _, code := rawload(t, "bench", "-n", "1", testdata("invalid.o")); code != exitFailure {
-		t.Errorf("bench of an object that fails to load: exit %d, want %d", code, exitFailure)
+	// Programs that fail are reported and left out; the others are timed.
+	stdout, _, code = rawload(t, "bench", "-n", "1", testdata("invalid.o"))
+	if code != exitOK || !strings.Contains(stdout, "left out of the timings") || !strings.Contains(stdout, "program bad_prog: load:") {
+		t.Errorf("bench of an object with a failing program: exit %d:\n%s", code, stdout)
+	}
+	if strings.Count(stdout, "bad_prog") != 1 {
+		t.Errorf("bad_prog named more than once:\n%s", stdout)
 	}
 }

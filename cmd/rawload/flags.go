@@ -52,6 +52,11 @@ func parseCommandLine(fs *flag.FlagSet, args []string, minArgs, maxArgs int) ([]
 	if err != nil {
 		return nil, exitUsage, false
 	}
+	if maxArgs == 0 && len(positional) > 0 {
+		fmt.Fprintf(fs.Output(), "rawload %s takes no arguments (given %q)\n", fs.Name(), positional)
+		fs.Usage()
+		return nil, exitUsage, false
+	}
 	if len(positional) < minArgs || (maxArgs >= 0 && len(positional) > maxArgs) {
 		fmt.Fprintf(fs.Output(), "rawload %s: %d arguments given\n", fs.Name(), len(positional))
 		fs.Usage()

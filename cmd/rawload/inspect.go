@@ -69,7 +69,11 @@ func runInspect(_ context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	ins, err := inspect(paths[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload inspect: %v\n", err)
+		if *asJSON {
+			writeJSON(stdout, map[string]string{"object": paths[0], "error": errorSummary(err)})
+		} else {
+			fmt.Fprintf(stderr, "rawload inspect: %v\n", err)
+		}
 		return exitFailure
 	}
 	if *asJSON {

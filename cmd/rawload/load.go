@@ -10,59 +10,73 @@ import (
 )
 
 // loadRecord is one program of `load --json`: the verify record plus the
-// verifier log when --log asked for it.
+// verifier log (the whole log with --log, the last lines of a failure's
+// otherwise).
 type loadRecord struct {
 	verdict
 	Log string `json:"log,omitempty"`
 }
 
 func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("load", "[--json] [--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log] OBJ", stderr)
+	fs := newFlagSet("load", "[--json] [--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log[=full]] OBJ", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON document")
 	var names stringList
 	fs.Var(&names, "prog", "load only this program (repeatable); default all")
-	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
+	parallel := addParallelFlag(fs)
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
-	withLog := fs.Bool("log", false, "ask the verifier for a log of every load and print it")
+	logs := addLogFlag(fs)
 	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, 1)
 	if !ok {
 		return code
 	}
+	if !checkParallel(fs, *parallel) {
+		return exitUsage
+	}
 	path := paths[0]
+	// With --json, a failure of the object itself is a JSON document too.
+	fail := func(code int, err error) int {
+		if *asJSON {
+			writeJSON(stdout, []loadRecord{{verdict: verdict{Object: path, Error: errorSummary(err)}}})
+		} else {
+			fmt.Fprintf(stderr, "rawload load: %v\n", err)
+		}
+		return code
+	}
+	if err := accessError(); err != nil {
+		return fail(exitFailure, err)
+	}
 
 	opts := &bpf.Options{Parallelism: *parallel, PinPath: *pin}
-	if *withLog {
+	if *logs == "full" {
 		opts.LogLevel = 1
 	}
 	obj, err := bpf.Open(path, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload load: %v\n", err)
-		return exitFailure
+		return fail(exitFailure, err)
 	}
 	defer obj.Close()
 	if err := sizes.apply(obj, false); err != nil {
-		fmt.Fprintf(stderr, "rawload load: %s: %v\n", path, err)
-		return exitUsage
+		return fail(exitUsage, fmt.Errorf("%s: %w", path, err))
 	}
-
 	progs, err := selectPrograms(obj, names)
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload load: %s: %v\n", path, err)
-		return exitUsage
+		return fail(exitUsage, fmt.Errorf("%s: %w", path, err))
 	}
 	verdicts, err := loadEach(ctx, obj, progs)
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload load: %s: %v\n", path, err)
-		return exitFailure
+		return fail(exitFailure, fmt.Errorf("%s: %w", path, err))
 	}
 
 	records := make([]loadRecord, len(verdicts))
 	for i, v := range verdicts {
 		v.Object = path
 		records[i] = loadRecord{verdict: v}
-		if *withLog {
+		switch {
+		case *logs == "full":
 			records[i].Log = v.log
+		case !v.Loaded && v.log != "":
+			records[i].Log = logTail(v.log)
 		}
 	}
 	if *asJSON {
@@ -86,7 +100,7 @@ func selectPrograms(obj *bpf.Object, names []string) ([]*bpf.Program, error) {
 	want := make(map[string]bool, len(names))
 	for _, name := range names {
 		if obj.Program(name) == nil {
-			return nil, fmt.Errorf("no program %q", name)
+			return nil, fmt.Errorf("no program %q; the object has: %s", name, programNames(obj))
 		}
 		want[name] = true
 	}
@@ -108,13 +122,21 @@ func printLoad(w io.Writer, records []loadRecord) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	notAttempted := 0
 	for _, r := range records {
+		if r.err != nil && interrupted(r.err) {
+			notAttempted++
+			continue
+		}
 		if r.Error != "" {
-			fmt.Fprintf(w, "\n%s: %s\n", r.Program, r.Error)
+			fmt.Fprintf(w, "\n%s\n", r.Error)
 		}
 		if r.Log != "" {
-			fmt.Fprintf(w, "\n--- verifier log of %s ---\n%s\n", r.Program, r.Log)
+			fmt.Fprintf(w, "--- verifier log of %s ---\n%s\n", r.Program, r.Log)
 		}
+	}
+	if notAttempted > 0 {
+		fmt.Fprintf(w, "\ninterrupted: %d programs not loaded\n", notAttempted)
 	}
 	return nil
 }

@@ -28,11 +28,12 @@ type command struct {
 
 var commands = []command{
 	{"inspect", "inspect [--json] OBJ: programs, maps and globals of an object, no kernel needed", runInspect},
-	{"load", "load [--json] [--prog NAME]... [--parallel N] [--pin DIR] [--log] OBJ: load and report each program", runLoad},
-	{"verify", "verify [--json] [--parallel N] [--pin DIR] OBJ...: verdict of every program of many objects", runVerify},
-	{"run", "run [--prog NAME]... [--parallel N] [--pin DIR] OBJ: load, attach by section name, hold until SIGINT/SIGTERM", runRun},
-	{"bench", "bench [--json] [-n RUNS] [--parallel N] OBJ: time breakdown of loading an object", runBench},
+	{"load", "load [--json] [--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log[=full]] OBJ: load and report each program", runLoad},
+	{"verify", "verify [--json] [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log[=full]] OBJ...: verdict of every program of many objects", runVerify},
+	{"run", "run [--prog NAME]... [--iface NAME] [--cgroup PATH] [--pid PID] [--max-entries NAME=N]... [--pin DIR] [--json] OBJ: load, attach by section name, hold until SIGINT/SIGTERM", runRun},
+	{"bench", "bench [--json] [-n RUNS] [--parallel N] [--max-entries NAME=N]... OBJ: time breakdown of loading an object", runBench},
 	{"demo", "demo: the dynamic-load scenario on an embedded object", runDemoCommand},
+	{"version", "version: module version and VCS revision", runVersion},
 }
 
 func main() {

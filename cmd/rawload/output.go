@@ -60,3 +60,13 @@ func errorSummary(err error) string {
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return msg
 }
+
+// programError is errorSummary naming the program once: as its first
+// words where the error does not name it already.
+func programError(program string, err error) string {
+	msg := errorSummary(err)
+	if program == "" || strings.Contains(msg, "program "+program) {
+		return msg
+	}
+	return "program " + program + ": " + msg
+}

@@ -2,50 +2,82 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/rawload/rawload/bpf"
 )
 
+// attachRecord is one program of `run`: where it is attached, or why not.
+type attachRecord struct {
+	Program string `json:"program"`
+	Section string `json:"section"`
+	Hook    string `json:"hook,omitempty"`
+	Target  string `json:"target,omitempty"`
+	LinkID  uint32 `json:"link_id,omitempty"`
+	// State is "attached", "nothing to attach to", "not loaded" or "not
+	// attached".
+	State string `json:"state"`
+	Error string `json:"error,omitempty"`
+}
+
 // runRun loads the selected programs (all by default), attaches each by
-// its section name, reports what is attached, and holds the attachments
-// until SIGINT or SIGTERM cancels ctx; then it detaches and unloads
-// everything. A program that fails to load or attach is reported and
-// makes the exit status 1, but does not stop the others.
+// its section name and the hook options given, reports what is attached,
+// and holds the attachments until SIGINT or SIGTERM cancels ctx; then it
+// detaches and unloads everything. A program with nothing to attach to
+// (a hook the options do not name) is reported and is not a failure; a
+// program that fails to load or attach makes the exit status 1 but does
+// not stop the others.
 func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "[--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... OBJ", stderr)
+	fs := newFlagSet("run", "[--prog NAME]... [--iface NAME] [--cgroup PATH] [--pid PID] [--max-entries NAME=N]... [--parallel N] [--pin DIR] [--json] OBJ", stderr)
 	var names stringList
 	fs.Var(&names, "prog", "run only this program (repeatable); default all")
-	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
+	iface := fs.String("iface", "", "network interface of xdp, tc and tcx programs")
+	cgroup := fs.String("cgroup", "", "cgroup v2 directory of cgroup and sockops programs")
+	pid := fs.Int("pid", 0, "process uprobes and usdt probes are narrowed to; 0 for all")
+	asJSON := fs.Bool("json", false, "print the attachments as one JSON document")
+	parallel := addParallelFlag(fs)
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
 	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, 1)
 	if !ok {
 		return code
 	}
+	if !checkParallel(fs, *parallel) {
+		return exitUsage
+	}
 	path := paths[0]
+	fail := func(code int, err error) int {
+		if *asJSON {
+			writeJSON(stdout, map[string]string{"object": path, "error": errorSummary(err)})
+		} else {
+			fmt.Fprintf(stderr, "rawload run: %v\n", err)
+		}
+		return code
+	}
+	if err := accessError(); err != nil {
+		return fail(exitFailure, err)
+	}
 	obj, err := bpf.Open(path, &bpf.Options{Parallelism: *parallel, PinPath: *pin})
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload run: %v\n", err)
-		return exitFailure
+		return fail(exitFailure, err)
 	}
 	defer obj.Close()
 	if err := sizes.apply(obj, false); err != nil {
-		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)
-		return exitUsage
+		return fail(exitUsage, fmt.Errorf("%s: %w", path, err))
 	}
 	progs, err := selectPrograms(obj, names)
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)
-		return exitUsage
+		return fail(exitUsage, fmt.Errorf("%s: %w", path, err))
 	}
 	verdicts, err := loadEach(ctx, obj, progs)
 	if err != nil {
-		fmt.Fprintf(stderr, "rawload run: %s: %v\n", path, err)
-		return exitFailure
+		return fail(exitFailure, fmt.Errorf("%s: %w", path, err))
 	}
 
+	opts := bpf.AttachOptions{Interface: *iface, Cgroup: *cgroup, PID: *pid}
 	status := exitOK
 	var links []*bpf.Link
 	defer func() {
@@ -53,30 +85,78 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			l.Close()
 		}
 	}()
-	t := newTable(stdout, "PROGRAM", "SECTION", "STATE")
+	records := make([]attachRecord, len(progs))
 	for i, p := range progs {
-		state := "attached"
+		r := &records[i]
+		r.Program, r.Section = p.Name(), p.Section()
 		if !verdicts[i].Loaded {
-			state = "not loaded: " + verdicts[i].Error
+			r.State, r.Error = "not loaded", verdicts[i].Error
 			status = exitFailure
-		} else if l, err := p.Attach(); err != nil {
-			state = "not attached: " + errorSummary(err)
-			status = exitFailure
-		} else {
-			links = append(links, l)
+			continue
 		}
-		t.row(p.Name(), p.Section(), state)
+		l, err := p.AttachWith(opts)
+		switch {
+		case err == nil:
+			links = append(links, l)
+			r.State, r.Hook, r.Target = "attached", l.Kind, l.Target
+			if info, err := l.Info(); err == nil {
+				r.LinkID = info.ID
+			}
+		case nothingToAttach(err):
+			r.State, r.Error = "nothing to attach to", errorSummary(err)
+		default:
+			r.State, r.Error = "not attached", errorSummary(err)
+			status = exitFailure
+		}
 	}
-	if err := t.flush(); err != nil {
+	if *asJSON {
+		err = writeJSON(stdout, records)
+	} else {
+		err = printRun(stdout, records, len(links))
+	}
+	if err != nil {
 		fmt.Fprintf(stderr, "rawload run: %v\n", err)
 		return exitFailure
 	}
 	if len(links) == 0 {
-		fmt.Fprintln(stdout, "nothing attached")
 		return exitFailure
 	}
-	fmt.Fprintf(stdout, "%d attached; SIGINT or SIGTERM detaches and exits\n", len(links))
 	<-ctx.Done()
-	fmt.Fprintln(stdout, "detaching")
+	if !*asJSON {
+		fmt.Fprintln(stdout, "detaching")
+	}
 	return status
+}
+
+// nothingToAttach reports whether an attach failed for want of a hook to
+// attach to, rather than because attaching went wrong.
+func nothingToAttach(err error) bool {
+	return errors.Is(err, bpf.ErrAttachUnsupported)
+}
+
+func printRun(w io.Writer, records []attachRecord, attached int) error {
+	t := newTable(w, "PROGRAM", "SECTION", "HOOK", "LINK", "STATE")
+	for _, r := range records {
+		hook, link := "-", "-"
+		if r.Hook != "" {
+			hook = r.Hook + " " + r.Target
+		}
+		if r.LinkID != 0 {
+			link = strconv.FormatUint(uint64(r.LinkID), 10)
+		}
+		state := r.State
+		if r.Error != "" {
+			state += ": " + r.Error
+		}
+		t.row(r.Program, r.Section, hook, link, state)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if attached == 0 {
+		_, err := fmt.Fprintln(w, "nothing attached")
+		return err
+	}
+	_, err := fmt.Fprintf(w, "%d attached; SIGINT or SIGTERM detaches and exits\n", attached)
+	return err
 }

@@ -111,7 +111,7 @@ func waitForProgramMaps(t *testing.T, prog string) map[string]int {
 func TestRunNothingAttachable(t *testing.T) {
 	requireKernel(t)
 	stdout, _, code := rawload(t, "run", testdata("legacy.o"))
-	if code != exitFailure || !strings.Contains(stdout, "not attached") || !strings.Contains(stdout, "nothing attached") {
+	if code != exitFailure || !strings.Contains(stdout, "nothing to attach to") || !strings.Contains(stdout, "nothing attached") {
 		t.Fatalf("exit %d:\n%s", code, stdout)
 	}
 }

@@ -27,7 +27,7 @@ type verdict struct {
 
 func (v *verdict) fail(err error) {
 	v.err = err
-	v.Error = errorSummary(err)
+	v.Error = programError(v.Program, err)
 }
 
 func (v *verdict) loadTime() time.Duration { return time.Duration(v.LoadNS) }

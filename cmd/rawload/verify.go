@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rawload/rawload/bpf"
@@ -14,26 +15,45 @@ import (
 // veristat: a program that fails never stops the others, and an object
 // that cannot be opened is one failed row before the next object.
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("verify", "[--json] [--parallel N] [--pin DIR] [--max-entries NAME=N]... OBJ...", stderr)
+	fs := newFlagSet("verify", "[--json] [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log[=full]] OBJ...", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON array of program verdicts")
-	parallel := fs.Int("parallel", 0, "programs loaded at once; 0 means GOMAXPROCS")
+	parallel := addParallelFlag(fs)
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
+	logs := addLogFlag(fs)
 	sizes := addMaxEntriesFlag(fs)
 	paths, code, ok := parseCommandLine(fs, args, 1, -1)
 	if !ok {
 		return code
 	}
+	if !checkParallel(fs, *parallel) {
+		return exitUsage
+	}
+	if err := accessError(); err != nil {
+		if *asJSON {
+			writeJSON(stdout, []verdict{{Error: errorSummary(err)}})
+		} else {
+			fmt.Fprintf(stderr, "rawload verify: %v\n", err)
+		}
+		return exitFailure
+	}
 
 	start := time.Now()
 	verdicts := []verdict{}
+	opts := &bpf.Options{Parallelism: *parallel, PinPath: *pin}
+	if *logs == "full" {
+		opts.LogLevel = 1
+	}
 	for _, path := range paths {
-		verdicts = append(verdicts, verifyObject(ctx, path, &bpf.Options{Parallelism: *parallel, PinPath: *pin}, sizes)...)
+		if ctx.Err() != nil {
+			break
+		}
+		verdicts = append(verdicts, verifyObject(ctx, path, opts, sizes)...)
 	}
 	var err error
 	if *asJSON {
 		err = writeJSON(stdout, verdicts)
 	} else {
-		err = printVerify(stdout, verdicts, time.Since(start))
+		err = printVerify(stdout, verdicts, time.Since(start), *logs == "full")
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "rawload verify: %v\n", err)
@@ -71,7 +91,7 @@ func verifyObject(ctx context.Context, path string, opts *bpf.Options, sizes map
 // printVerify prints the table, the reason of each failure, then the
 // totals. The load times add up to more than the wall time when programs
 // load in parallel.
-func printVerify(w io.Writer, verdicts []verdict, wall time.Duration) error {
+func printVerify(w io.Writer, verdicts []verdict, wall time.Duration, fullLogs bool) error {
 	t := newTable(w, "OBJECT", "PROGRAM", "SECTION", "VERDICT", "INSNS", "VERIFIED INSNS", "TIME")
 	var (
 		programs, loaded, unopened int
@@ -96,8 +116,12 @@ func printVerify(w io.Writer, verdicts []verdict, wall time.Duration) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
-	failures := false
+	failures, notAttempted := false, 0
 	for _, v := range verdicts {
+		if v.err != nil && interrupted(v.err) {
+			notAttempted++
+			continue
+		}
 		if v.Error == "" {
 			continue
 		}
@@ -105,7 +129,20 @@ func printVerify(w io.Writer, verdicts []verdict, wall time.Duration) error {
 			fmt.Fprintln(w, "\nfailures:")
 			failures = true
 		}
-		fmt.Fprintf(w, "  %s %s: %s\n", v.Object, orDash(v.Program), v.Error)
+		fmt.Fprintf(w, "  %s: %s\n", v.Object, v.Error)
+		if v.log != "" && !fullLogs {
+			fmt.Fprintf(w, "%s\n", indent(logTail(v.log), "    "))
+		}
+	}
+	if fullLogs {
+		for _, v := range verdicts {
+			if v.log != "" {
+				fmt.Fprintf(w, "\n--- verifier log of %s %s ---\n%s\n", v.Object, v.Program, v.log)
+			}
+		}
+	}
+	if notAttempted > 0 {
+		fmt.Fprintf(w, "\ninterrupted: %d programs not loaded", notAttempted)
 	}
 	fmt.Fprintf(w, "\nprograms: %d, loaded: %d, failed: %d", programs, loaded, programs-loaded)
 	if unopened > 0 {
@@ -114,4 +151,8 @@ func printVerify(w io.Writer, verdicts []verdict, wall time.Duration) error {
 	_, err := fmt.Fprintf(w, ", verified insns: %d, load time: %s, wall time: %s\n",
 		verified, formatDuration(total), formatDuration(wall))
 	return err
+}
+
+func indent(text, prefix string) string {
+	return prefix + strings.ReplaceAll(text, "\n", "\n"+prefix)
 }
