@@ -87,15 +87,18 @@ type AttachOptions struct {
 	Ifindex   int
 	// Cgroup is the cgroup v2 directory of cgroup hooks and sockops.
 	Cgroup string
-	// Netns is the network namespace file of sk_lookup and
-	// flow_dissector programs; empty means the process's own.
+	// Netns is the network namespace file (e.g. /run/netns/NAME) of
+	// sk_lookup and flow_dissector programs, and the namespace in which
+	// Interface or Ifindex is resolved and netfilter hooks are registered;
+	// empty means the process's own.
 	Netns string
 	// PID narrows uprobes and usdt probes to one process; 0 means all.
 	PID int
 	// Cookie is the BPF cookie the program reads with
 	// bpf_get_attach_cookie, where the hook has one.
 	Cookie uint64
-	// Socket is the fd of the socket a socket filter attaches to.
+	// Socket is the fd of the socket a socket filter attaches to; 0
+	// counts as not given.
 	Socket int
 	// Map is the sockmap or sockhash of sk_msg and sk_skb programs.
 	Map *Map

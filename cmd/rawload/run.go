@@ -131,7 +131,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // nothingToAttach reports whether an attach failed for want of a hook to
 // attach to, rather than because attaching went wrong.
 func nothingToAttach(err error) bool {
-	return errors.Is(err, bpf.ErrAttachUnsupported)
+	return errors.Is(err, bpf.ErrAttachUnsupported) || errors.Is(err, bpf.ErrAttachTargetMissing)
 }
 
 func printRun(w io.Writer, records []attachRecord, attached int) error {
