@@ -17,8 +17,8 @@ type attachRecord struct {
 	Hook    string `json:"hook,omitempty"`
 	Target  string `json:"target,omitempty"`
 	LinkID  uint32 `json:"link_id,omitempty"`
-	// State is "attached", "nothing to attach to", "not loaded" or "not
-	// attached".
+	// State is "attached", "nothing to attach to", "hook not in this
+	// kernel", "not loaded" or "not attached".
 	State string `json:"state"`
 	Error string `json:"error,omitempty"`
 }
@@ -104,6 +104,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		case nothingToAttach(err):
 			r.State, r.Error = "nothing to attach to", errorSummary(err)
+		case errors.Is(err, bpf.ErrHookUnavailable):
+			r.State, r.Error = "hook not in this kernel", errorSummary(err)
 		default:
 			r.State, r.Error = "not attached", errorSummary(err)
 			status = exitFailure
