@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +11,6 @@ import (
 	"github.com/rawload/rawload/bpf"
 )
 
-// writeJSON prints v as one indented JSON document.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
 
 // table prints aligned columns; rows are tab-separated cells.
 type table struct{ tw *tabwriter.Writer }

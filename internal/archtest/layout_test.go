@@ -24,7 +24,7 @@ var allowed = map[string][]string{
 	"internal/kernel":   {"golang.org/x/sys/unix", "github.com/cilium/ebpf/btf", "syscall", "internal/uapi"},
 	"internal/testutil": {"golang.org/x/sys/unix", "syscall", "internal/uapi"},
 	"bpf": {"golang.org/x/sys/unix", "github.com/cilium/ebpf/btf", "github.com/cilium/ebpf/asm",
-		"elf", "ldimm64", "reloc", "syscall", "fdtable", "internal/uapi", "internal/kernel"},
+		"elf", "ldimm64", "reloc", "syscall", "fdtable", "internal/uapi", "internal/kernel", "bpf/internal/"},
 	"cmd/rawload": {"bpf", "bpf/"},
 	"fuzz":        {"elf", "reloc", "bpf"},
 }
