@@ -8,8 +8,8 @@ import (
 )
 
 func init() {
-	registerAttacher(attachRawTracepoint, "raw_tp", "raw_tracepoint", "raw_tp.w", "raw_tracepoint.w")
-	registerAttacher(attachBTFTracepoint, "tp_btf")
+	registerAttacher(attachRawTracepoint, "raw_tp", "raw_tracepoint", "raw_tp.w", "raw_tracepoint.w", "raw_tp.s", "raw_tracepoint.s")
+	registerAttacher(attachBTFTracepoint, "tp_btf", "tp_btf.s")
 }
 
 // attachRawTracepoint attaches to the raw tracepoint the section or

@@ -6,7 +6,7 @@ import (
 )
 
 func init() {
-	registerAttacher(attachTracepoint, "tracepoint", "tp")
+	registerAttacher(attachTracepoint, "tracepoint", "tp", "tracepoint.s", "tp.s")
 }
 
 // attachTracepoint attaches a tracepoint program to the trace event the

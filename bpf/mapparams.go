@@ -70,6 +70,10 @@ func checkSize(s *reloc.MapSpec) error {
 		return fmt.Errorf("map %s: max_entries is 0: the object expects its size to be set before it is created "+
 			"(Map.SetMaxEntries, or --max-entries %s=N)", s.Name, s.Name)
 	}
+	if s.ValueSize == 0 && s.Type == uapi.MapTypeStackTrace {
+		return fmt.Errorf("map %s: value_size is 0: the object expects its stack depth to be set before it is created "+
+			"(Map.SetValueSize of 8 bytes a frame, or --value-size %s=N)", s.Name, s.Name)
+	}
 	return nil
 }
 
@@ -89,8 +93,9 @@ func (m *Map) SetMaxEntries(n uint32) error {
 }
 
 // SetValueSize sets the size of the map's values, for the map types whose
-// value is the user's data. The value's BTF type, which names the old
-// size, is dropped.
+// value size user space chooses: the user's data, a stack trace's depth
+// (8 bytes a frame), a socket or device map's 4- or 8-byte entries. The
+// value's BTF type, which names the old size, is dropped.
 func (m *Map) SetValueSize(n uint32) error {
 	return m.setParam("value_size", func(s *reloc.MapSpec) error {
 		if !userValue(s) {
@@ -174,7 +179,9 @@ func userValue(s *reloc.MapSpec) bool {
 	case uapi.MapTypeHash, uapi.MapTypeArray, uapi.MapTypePerCPUHash, uapi.MapTypePerCPUArray,
 		uapi.MapTypeLRUHash, uapi.MapTypeLRUPerCPUHash, uapi.MapTypeLPMTrie, uapi.MapTypeQueue,
 		uapi.MapTypeStack, uapi.MapTypeBloomFilter, uapi.MapTypeSKStorage, uapi.MapTypeInodeStorage,
-		uapi.MapTypeTaskStorage, uapi.MapTypeCgrpStorage:
+		uapi.MapTypeTaskStorage, uapi.MapTypeCgrpStorage, uapi.MapTypeStackTrace, uapi.MapTypeSockMap,
+		uapi.MapTypeSockHash, uapi.MapTypeDevMap, uapi.MapTypeDevMapHash, uapi.MapTypeCPUMap,
+		uapi.MapTypeCgroupStorage, uapi.MapTypePerCPUCgroupStorage:
 		return true
 	}
 	return false

@@ -26,6 +26,10 @@ func TestMapSizesAsToolsLeaveThem(t *testing.T) {
 			if r.Err == nil || !strings.Contains(r.Err.Error(), "--max-entries conns=N") {
 				t.Errorf("count_conn with conns unsized: %v, want the error to say how to size it", r.Err)
 			}
+		case "sample_stack":
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "--value-size stacks=N") {
+				t.Errorf("sample_stack with stacks of no depth: %v, want the error to say how to size it", r.Err)
+			}
 		default:
 			if r.Err != nil {
 				t.Errorf("%s: %v", r.Program.Name(), r.Err)
@@ -45,7 +49,13 @@ func TestMapSizesAsToolsLeaveThem(t *testing.T) {
 
 	sized := mustOpen(t, testdata("sizes.o"), nil)
 	must(t, sized.Map("conns").SetMaxEntries(16))
+	must(t, sized.Map("stacks").SetValueSize(127*8))
 	must(t, sized.Load(context.Background()))
+	info, err := syscall.MapInfoByFD(sized.Map("stacks").FD())
+	must(t, err)
+	if info.ValueSize != 127*8 {
+		t.Errorf("stacks created with %d-byte values, want %d", info.ValueSize, 127*8)
+	}
 	for want := uint32(1); want <= 3; want++ {
 		if got := testRun(t, sized.Program("count_conn")); got != want {
 			t.Fatalf("count_conn run %d returned %d", want, got)

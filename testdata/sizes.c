@@ -5,12 +5,16 @@
  * per possible CPU), one declared with a BTF value type (the event
  * struct: cilium/ebpf forces 4-byte keys and values), a ring buffer
  * whose size is not a page-aligned power of two (libbpf rounds it up),
- * and a hash whose size user space sets (max_entries 0).
+ * a hash whose size user space sets (max_entries 0), and a stack trace
+ * map declared with a key only, whose depth (value size) user space sets.
  */
 #include "rawload_helpers.h"
 
 #define BPF_MAP_TYPE_PERF_EVENT_ARRAY 4
 #define BPF_F_CURRENT_CPU 0xffffffffULL
+#define BPF_MAP_TYPE_STACK_TRACE 7
+
+static long (*get_stackid)(void *ctx, void *map, __u64 flags) = (void *)27;
 
 static long (*perf_event_output)(void *ctx, void *map, __u64 flags, void *data, __u64 size) = (void *)25;
 
@@ -42,6 +46,20 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(key_size, sizeof(__u32));
+	__uint(max_entries, 64);
+} stacks SEC(".maps");
+
+/* Records the kernel stack of each syscall entry in stacks. */
+SEC("raw_tp/sys_enter")
+int sample_stack(void *ctx)
+{
+	get_stackid(ctx, &stacks, 0);
+	return 0;
+}
 
 /* Outputs an event into both perf event arrays; returns 1 when both took it. */
 SEC("socket")

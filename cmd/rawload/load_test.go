@@ -130,16 +130,16 @@ func TestLoadMaxEntries(t *testing.T) {
 		}
 	}
 	got = nil
-	if code := rawloadJSON(t, &got, "load", "--json", "--max-entries", "conns=64", testdata("sizes.o")); code != exitOK {
-		t.Fatalf("exit %d with --max-entries conns=64: %+v", code, got)
+	if code := rawloadJSON(t, &got, "load", "--json", "--max-entries", "conns=64", "--value-size", "stacks=1016", testdata("sizes.o")); code != exitOK {
+		t.Fatalf("exit %d with --max-entries conns=64 --value-size stacks=1016: %+v", code, got)
 	}
-	if len(got) != 3 {
-		t.Errorf("%d programs reported, want 3", len(got))
+	if len(got) != 4 {
+		t.Errorf("%d programs reported, want 4", len(got))
 	}
 	if _, stderr, code := rawload(t, "load", "--max-entries", "nosuch=4", testdata("sizes.o")); code != exitUsage || !strings.Contains(stderr, `no map "nosuch"`) {
 		t.Errorf("unknown map: exit %d, stderr %s", code, stderr)
 	}
-	if _, _, code := rawload(t, "verify", "--max-entries", "conns=64", testdata("sizes.o"), testdata("loader.o")); code != exitOK {
+	if _, _, code := rawload(t, "verify", "--max-entries", "conns=64", "--value-size", "stacks=1016", testdata("sizes.o"), testdata("loader.o")); code != exitOK {
 		t.Errorf("verify with --max-entries over two objects: exit %d", code)
 	}
 }

@@ -10,20 +10,28 @@ import (
 	"github.com/rawload/rawload/bpf"
 )
 
-// mapSizes is the repeatable --max-entries NAME=N flag: the sizes of maps
-// that an object leaves to user space, or that a user wants otherwise.
-type mapSizes map[string]uint32
+// mapSetting is a repeatable NAME=N flag that sets one parameter of the
+// maps it names before anything is created: --max-entries for the sizes
+// an object leaves to user space, --value-size for stack depths.
+type mapSetting struct {
+	flag   string
+	values map[string]uint32
+	set    func(m *bpf.Map, n uint32) error
+}
 
-func (s mapSizes) String() string {
+func (s *mapSetting) String() string {
+	if s == nil {
+		return ""
+	}
 	var parts []string
-	for name, n := range s {
+	for name, n := range s.values {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, n))
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
 }
 
-func (s mapSizes) Set(v string) error {
+func (s *mapSetting) Set(v string) error {
 	name, n, ok := strings.Cut(v, "=")
 	if !ok || name == "" {
 		return fmt.Errorf("%q: want NAME=N", v)
@@ -32,31 +40,38 @@ func (s mapSizes) Set(v string) error {
 	if err != nil {
 		return fmt.Errorf("%q: %w", v, err)
 	}
-	s[name] = uint32(size)
+	s.values[name] = uint32(size)
 	return nil
 }
 
-// addMaxEntriesFlag registers --max-entries on fs.
+// mapSizes are the map settings a command takes.
+type mapSizes []*mapSetting
+
+// addMaxEntriesFlag registers --max-entries and --value-size on fs.
 func addMaxEntriesFlag(fs *flag.FlagSet) mapSizes {
-	sizes := mapSizes{}
-	fs.Var(sizes, "max-entries", "create map NAME with N entries (NAME=N, repeatable)")
-	return sizes
+	entries := &mapSetting{flag: "max-entries", values: map[string]uint32{}, set: (*bpf.Map).SetMaxEntries}
+	values := &mapSetting{flag: "value-size", values: map[string]uint32{}, set: (*bpf.Map).SetValueSize}
+	fs.Var(entries, "max-entries", "create map NAME with N entries (NAME=N, repeatable)")
+	fs.Var(values, "value-size", "create map NAME with N-byte values, such as a stack map's depth times 8 (NAME=N, repeatable)")
+	return mapSizes{entries, values}
 }
 
 // apply sets the sizes on obj's maps before anything is created. An
 // object that has no map of a name given is left alone when lenient
 // (verify takes one set of sizes for many objects), refused otherwise.
-func (s mapSizes) apply(obj *bpf.Object, lenient bool) error {
-	for name, n := range s {
-		m := obj.Map(name)
-		if m == nil {
-			if lenient {
-				continue
+func (sizes mapSizes) apply(obj *bpf.Object, lenient bool) error {
+	for _, s := range sizes {
+		for name, n := range s.values {
+			m := obj.Map(name)
+			if m == nil {
+				if lenient {
+					continue
+				}
+				return fmt.Errorf("--%s %s=%d: no map %q", s.flag, name, n, name)
 			}
-			return fmt.Errorf("--max-entries %s=%d: no map %q", name, n, name)
-		}
-		if err := m.SetMaxEntries(n); err != nil {
-			return err
+			if err := s.set(m, n); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

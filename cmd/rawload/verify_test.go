@@ -139,6 +139,7 @@ func TestVerifyAllTestdata(t *testing.T) {
 		"trampoline.o/lsm_prog":      "refuses trampoline programs (lsm attaching to bpf_lsm_file_open",
 		"percpu_ksym.o/percpu_prog":  "cpu_number",
 		"sizes.o/count_conn":         "--max-entries conns=N",
+		"sizes.o/sample_stack":       "--value-size stacks=N",
 		// Map element iterators are refused at load on this kernel.
 		"attach_tracing.o/iter_elems": "operation not permitted",
 	}
