@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/bpf"
 	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
@@ -104,5 +105,27 @@ func TestProgNoSuch(t *testing.T) {
 	_, stderr, code := rawload(t, "load", "--prog", "nosuch", testdata("invalid.o"))
 	if code != exitUsage || !strings.Contains(stderr, "the object has: good_prog, bad_prog") {
 		t.Errorf("--prog nosuch: exit %d, %s", code, stderr)
+	}
+}
+
+// TestProgressLine: while many programs load, a terminal sees a progress
+// line that redraws itself and is erased at the end.
+func TestProgressLine(t *testing.T) {
+	requireKernel(t)
+	obj, err := bpf.Open(testdata("huge.o"), &bpf.Options{Parallelism: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	var tty bytes.Buffer
+	if _, err := loadEach(context.Background(), obj, obj.Programs(), &tty); err != nil {
+		t.Fatal(err)
+	}
+	out := tty.String()
+	if !strings.Contains(out, "\rloading: ") || !strings.Contains(out, " of 200 programs") || !strings.HasSuffix(out, "\r\033[K") {
+		t.Errorf("progress output %q", out)
+	}
+	if terminal(&tty) != nil {
+		t.Error("a buffer taken for a terminal")
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/rawload/rawload/bpf"
 )
 
-
 // table prints aligned columns; rows are tab-separated cells.
 type table struct{ tw *tabwriter.Writer }
 

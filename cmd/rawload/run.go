@@ -72,7 +72,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return fail(exitUsage, fmt.Errorf("%s: %w", path, err))
 	}
-	verdicts, err := loadEach(ctx, obj, progs)
+	verdicts, err := loadEach(ctx, obj, progs, terminal(stderr))
 	if err != nil {
 		return fail(exitFailure, fmt.Errorf("%s: %w", path, err))
 	}

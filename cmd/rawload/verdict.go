@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"slices"
 	"time"
 
@@ -43,7 +44,7 @@ func (v *verdict) verdictName() string {
 // never stops the others (Object.LoadEach). It returns a verdict per
 // selected program, in file order, and fails only when obj cannot load at
 // all.
-func loadEach(ctx context.Context, obj *bpf.Object, selected []*bpf.Program) ([]verdict, error) {
+func loadEach(ctx context.Context, obj *bpf.Object, selected []*bpf.Program, progress io.Writer) ([]verdict, error) {
 	for _, p := range obj.Programs() {
 		t := bpf.LoadDisabled
 		if slices.Contains(selected, p) {
@@ -53,7 +54,9 @@ func loadEach(ctx context.Context, obj *bpf.Object, selected []*bpf.Program) ([]
 			return nil, err
 		}
 	}
+	stop := showProgress(progress, obj, len(selected))
 	results, err := obj.LoadEach(ctx)
+	stop()
 	if err != nil {
 		return nil, err
 	}

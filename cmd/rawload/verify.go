@@ -47,7 +47,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if ctx.Err() != nil {
 			break
 		}
-		verdicts = append(verdicts, verifyObject(ctx, path, opts, sizes)...)
+		verdicts = append(verdicts, verifyObject(ctx, path, opts, sizes, terminal(stderr))...)
 	}
 	var err error
 	if *asJSON {
@@ -64,7 +64,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // verifyObject loads every program of one object and closes it, so that
 // the next object starts with the fds it had before.
-func verifyObject(ctx context.Context, path string, opts *bpf.Options, sizes mapSizes) []verdict {
+func verifyObject(ctx context.Context, path string, opts *bpf.Options, sizes mapSizes, progress io.Writer) []verdict {
 	objectFailed := func(err error) []verdict {
 		v := verdict{Object: path}
 		v.fail(err)
@@ -78,7 +78,7 @@ func verifyObject(ctx context.Context, path string, opts *bpf.Options, sizes map
 	if err := sizes.apply(obj, true); err != nil {
 		return objectFailed(fmt.Errorf("object %s: %w", path, err))
 	}
-	verdicts, err := loadEach(ctx, obj, obj.Programs())
+	verdicts, err := loadEach(ctx, obj, obj.Programs(), progress)
 	if err != nil {
 		return objectFailed(fmt.Errorf("object %s: %w", path, err))
 	}
