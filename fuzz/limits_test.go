@@ -134,10 +134,15 @@ func TestKconfigSizeCounts(t *testing.T) {
 // libraryObject is a .text function of libSlots instructions, called by
 // each of programs one-call programs in section socket.
 func libraryObject(t *testing.T, libSlots, programs int) []byte {
+	return libraryObjectIn(t, ".text", libSlots, programs)
+}
+
+// libraryObjectIn is libraryObject with the library in section libSection.
+func libraryObjectIn(t *testing.T, libSection string, libSlots, programs int) []byte {
 	lib := bytes.Repeat(insnMovR0, libSlots-1)
 	lib = append(lib, insnExit...)
 	var code, rels []byte
-	syms := []rawSymbol{{Name: "lib", Section: ".text", Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL, Size: uint64(len(lib))}}
+	syms := []rawSymbol{{Name: "lib", Section: libSection, Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL, Size: uint64(len(lib))}}
 	for i := range programs {
 		rels = append(rels, rel(uint64(len(code)), 1, elf.R_BPF_64_32)...) // symbol 1 is lib
 		syms = append(syms, rawSymbol{Name: fmt.Sprintf("p%d", i), Section: "socket", Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL, Value: uint64(len(code)), Size: 16})
@@ -145,7 +150,7 @@ func libraryObject(t *testing.T, libSlots, programs int) []byte {
 		code = append(code, insnExit...)
 	}
 	return buildELF(t, []rawSection{
-		{Name: ".text", Type: elf.SHT_PROGBITS, Flags: execFlags, Data: lib},
+		{Name: libSection, Type: elf.SHT_PROGBITS, Flags: execFlags, Data: lib},
 		{Name: "socket", Type: elf.SHT_PROGBITS, Flags: execFlags, Data: code},
 		{Name: ".relsocket", Type: elf.SHT_REL, Data: rels, Link: linkSymtab, Info: 2, Entsize: 16},
 		{Name: "license", Type: elf.SHT_PROGBITS, Data: license},
@@ -198,20 +203,28 @@ func TestProgramOverKernelLimit(t *testing.T) {
 // TestLinkedTotal is the other half: each program within the kernel's
 // limit, but a thousand of them sharing a 1 MiB library would link into
 // 1 GiB from a 1 MB file. The object is refused before any copy.
+//
+// With the library in a section of its own ("lib", no program type), it
+// is a subprogram found by laying out every function first: that too is
+// bounded.
 func TestLinkedTotal(t *testing.T) {
-	data := libraryObject(t, 1<<17, 1000)
-	most := openAll(t, data, reloc.ErrLimit, "instruction bytes, more than the")
-	if most > 8<<20 {
-		t.Errorf("%d bytes allocated for a %d-byte object", most, len(data))
+	for _, section := range []string{".text", "lib"} {
+		data := libraryObjectIn(t, section, 1<<17, 1000)
+		most := openAll(t, data, reloc.ErrLimit, "instruction bytes, more than the")
+		if most > 8<<20 {
+			t.Errorf("library in %s: %d bytes allocated for a %d-byte object", section, most, len(data))
+		}
 	}
 
 	// Forty copies (40 MiB) are within 64 MiB + 16 x the file.
-	obj, err := reloc.Link(libraryObject(t, 1<<17, 40), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := len(obj.Programs); n != 40 || obj.Programs[39].InsnCount() != 1<<17+2 {
-		t.Fatalf("%d programs", n)
+	for _, section := range []string{".text", "lib"} {
+		obj, err := reloc.Link(libraryObjectIn(t, section, 1<<17, 40), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(obj.Programs); n != 40 || obj.Programs[39].InsnCount() != 1<<17+2 {
+			t.Fatalf("library in %s: %d programs", section, n)
+		}
 	}
 }
 
@@ -242,31 +255,7 @@ func TestOverlappingSections(t *testing.T) {
 // used to become a site of map 0: another map's value, or, with no other
 // map, an index out of range and a panic.
 func TestKconfigEmptyDatasec(t *testing.T) {
-	char := &btf.Int{Name: "char", Size: 1, Encoding: btf.Signed | btf.Char}
-	u32 := &btf.Int{Name: "unsigned int", Size: 4}
-	empty := &btf.Var{Name: "CONFIG_EMPTY", Type: &btf.Array{Index: u32, Type: char}, Linkage: btf.ExternVar}
-	b, err := btf.NewBuilder(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Add(&btf.Datasec{Name: ".kconfig", Vars: []btf.VarSecinfo{{Type: empty}}}); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := b.Marshal(nil, &btf.MarshalOptions{Order: binary.LittleEndian})
-	if err != nil {
-		t.Fatal(err)
-	}
-	code := append(insn(0x18, 1, 0, 0), insn(0, 0, 0, 0)...) // r1 = CONFIG_EMPTY ll
-	code = append(code, insnExit...)
-	data := buildELF(t, []rawSection{
-		{Name: "socket", Type: elf.SHT_PROGBITS, Flags: execFlags, Data: code},
-		{Name: ".relsocket", Type: elf.SHT_REL, Data: rel(0, 2, elf.R_BPF_64_64), Link: linkSymtab, Info: 1, Entsize: 16},
-		{Name: "license", Type: elf.SHT_PROGBITS, Data: license},
-		{Name: ".BTF", Type: elf.SHT_PROGBITS, Data: raw},
-	}, []rawSymbol{
-		{Name: "p", Section: "socket", Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL, Size: uint64(len(code))},
-		{Name: "CONFIG_EMPTY", Bind: elf.STB_GLOBAL},
-	})
+	data := kconfigEmptyDatasecObject(t)
 	obj, err := reloc.Link(data, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -488,4 +477,34 @@ func TestRelocationPastFunctionEnd(t *testing.T) {
 	if !bytes.Contains(p.Insns, wholeInsns) {
 		t.Fatalf("function whole was rewritten: % x", p.Insns)
 	}
+}
+
+// kconfigEmptyDatasecObject is the object of TestKconfigEmptyDatasec, also
+// committed as a seed of FuzzLink and FuzzParseSpec.
+func kconfigEmptyDatasecObject(t *testing.T) []byte {
+	char := &btf.Int{Name: "char", Size: 1, Encoding: btf.Signed | btf.Char}
+	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	empty := &btf.Var{Name: "CONFIG_EMPTY", Type: &btf.Array{Index: u32, Type: char}, Linkage: btf.ExternVar}
+	b, err := btf.NewBuilder(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Add(&btf.Datasec{Name: ".kconfig", Vars: []btf.VarSecinfo{{Type: empty}}}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := b.Marshal(nil, &btf.MarshalOptions{Order: binary.LittleEndian})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := append(insn(0x18, 1, 0, 0), insn(0, 0, 0, 0)...) // r1 = CONFIG_EMPTY ll
+	code = append(code, insnExit...)
+	return buildELF(t, []rawSection{
+		{Name: "socket", Type: elf.SHT_PROGBITS, Flags: execFlags, Data: code},
+		{Name: ".relsocket", Type: elf.SHT_REL, Data: rel(0, 2, elf.R_BPF_64_64), Link: linkSymtab, Info: 1, Entsize: 16},
+		{Name: "license", Type: elf.SHT_PROGBITS, Data: license},
+		{Name: ".BTF", Type: elf.SHT_PROGBITS, Data: raw},
+	}, []rawSymbol{
+		{Name: "p", Section: "socket", Type: elf.STT_FUNC, Bind: elf.STB_GLOBAL, Size: uint64(len(code))},
+		{Name: "CONFIG_EMPTY", Bind: elf.STB_GLOBAL},
+	})
 }

@@ -19,11 +19,12 @@ func (l *linker) linkPrograms() error {
 			candidates = append(candidates, l.functionsOf(sec)...)
 		}
 	}
-	mains := l.withoutSubprograms(candidates)
-	if err := l.checkLinkedSize(mains); err != nil {
+	// Bounded before anything lays programs out: the candidates include
+	// every program, and withoutSubprograms lays out each of them.
+	if err := l.checkLinkedSize(candidates); err != nil {
 		return err
 	}
-	for _, fn := range mains {
+	for _, fn := range l.withoutSubprograms(candidates) {
 		prog, err := l.linkProgram(fn)
 		if err != nil {
 			return err
@@ -82,23 +83,25 @@ func maxLinkedBytes(inputSize int) uint64 {
 	return 64<<20 + 16*uint64(inputSize)
 }
 
-// checkLinkedSize adds up the length of every program the mains would
-// link into, refusing the object once the total passes maxLinkedBytes.
+// checkLinkedSize adds up the length of every program the functions
+// would link into, refusing the object once the total passes
+// maxLinkedBytes. (A function in a section of subprograms counts as if it
+// were a program.)
 // A program longer than maxProgramBytes is never copied, but counts as
 // maxProgramBytes: finding its length took that much work. A layout
 // costs a step per function and per relocation of each function it
 // holds, every function takes 8 bytes or more and has one relocation per
 // instruction at most, so this stops after a number of steps bounded by
 // maxLinkedBytes/8 whatever the object.
-func (l *linker) checkLinkedSize(mains []*function) error {
+func (l *linker) checkLinkedSize(fns []*function) error {
 	limit := maxLinkedBytes(l.inputSize)
 	var total uint64
-	for _, fn := range mains {
+	for _, fn := range fns {
 		layout, _, _ := l.layout(fn)
 		total += min(layoutSize(layout), maxProgramBytes)
 		if total > limit {
-			return fmt.Errorf("program %q: linking the programs up to it takes %d instruction bytes, more than the %d rawload links from a %d-byte object: %w",
-				fn.name, total, limit, l.inputSize, ErrLimit)
+			return fmt.Errorf("%s: linking the programs up to it takes %d instruction bytes, more than the %d rawload links from a %d-byte object: %w",
+				fn, total, limit, l.inputSize, ErrLimit)
 		}
 	}
 	return nil
