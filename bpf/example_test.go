@@ -34,7 +34,7 @@ func Example() {
 	p.Unload() // any number of times, from any goroutine
 
 	results := obj.Map("results") // results.FD() is the same number for the Object's life
-	results.Destroy()              // ErrMapInUse while a loaded program uses it
+	results.Destroy()             // ErrMapInUse while a loaded program uses it
 	results.Create()
 
 	v, err := obj.Variable("data_counter") // globals of .data/.rodata/.bss, mmapped

@@ -79,7 +79,7 @@ type Reader struct {
 	// every ring again; guarded by mu.
 	pending  []*cpuRing
 	closed   atomic.Bool
-	deadline atomic.Int64 // UnixNano, 0 for none
+	deadline events.Deadline
 }
 
 // perfEventOpen opens each CPU's event; tests replace it to take CPUs
@@ -235,11 +235,7 @@ func (r *Reader) CPUs() []int {
 // including a Read already blocked. The zero time removes the deadline;
 // a time in the past makes Read return at once when every ring is empty.
 func (r *Reader) SetDeadline(t time.Time) {
-	var ns int64
-	if !t.IsZero() {
-		ns = t.UnixNano()
-	}
-	r.deadline.Store(ns)
+	r.deadline.Set(t)
 	// A closed poller has nothing to wake.
 	_ = r.poller.Wake()
 }
@@ -285,23 +281,15 @@ func (r *Reader) ReadInto(rec *Record) error {
 		if len(r.pending) > 0 {
 			continue
 		}
-		deadline := r.deadlineTime()
-		if !deadline.IsZero() && !time.Now().Before(deadline) {
+		if r.deadline.Passed() {
 			return fmt.Errorf("perf %s: %w", r.name, os.ErrDeadlineExceeded)
 		}
 		// A deadline that passes in Wait is reported above, after one
 		// more look at the rings.
-		if err := r.poller.Wait(deadline); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err := r.poller.Wait(r.deadline.Time()); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return fmt.Errorf("perf %s: %w", r.name, err)
 		}
 	}
-}
-
-func (r *Reader) deadlineTime() time.Time {
-	if ns := r.deadline.Load(); ns != 0 {
-		return time.Unix(0, ns)
-	}
-	return time.Time{}
 }
 
 // Close removes the Reader's events from the map, so programs get ENOENT

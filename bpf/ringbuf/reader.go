@@ -50,7 +50,7 @@ type Reader struct {
 	// Close to release what the Read uses.
 	mu       sync.Mutex
 	closed   atomic.Bool
-	deadline atomic.Int64 // UnixNano, 0 for none
+	deadline events.Deadline
 }
 
 // NewReader maps the ring buffer m and returns a Reader of it. m must be
@@ -101,11 +101,7 @@ func (r *Reader) BufferSize() int { return r.size }
 // including a Read already blocked. The zero time removes the deadline;
 // a time in the past makes Read return at once when the ring is empty.
 func (r *Reader) SetDeadline(t time.Time) {
-	var ns int64
-	if !t.IsZero() {
-		ns = t.UnixNano()
-	}
-	r.deadline.Store(ns)
+	r.deadline.Set(t)
 	// A closed poller has nothing to wake.
 	_ = r.poller.Wake()
 }
@@ -135,8 +131,7 @@ func (r *Reader) ReadInto(rec *Record) error {
 		if res == gotRecord {
 			return nil
 		}
-		deadline := r.deadlineTime()
-		if !deadline.IsZero() && !time.Now().Before(deadline) {
+		if r.deadline.Passed() {
 			return fmt.Errorf("ringbuf %s: %w", r.name, os.ErrDeadlineExceeded)
 		}
 		if res == recordBusy {
@@ -154,17 +149,10 @@ func (r *Reader) ReadInto(rec *Record) error {
 		// An expired deadline is checked above, after one more look at
 		// the ring: a producer that submits with BPF_RB_NO_WAKEUP wakes
 		// no one.
-		if err := r.poller.Wait(deadline); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err := r.poller.Wait(r.deadline.Time()); err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return fmt.Errorf("ringbuf %s: %w", r.name, err)
 		}
 	}
-}
-
-func (r *Reader) deadlineTime() time.Time {
-	if ns := r.deadline.Load(); ns != 0 {
-		return time.Unix(0, ns)
-	}
-	return time.Time{}
 }
 
 // Close releases the Reader's mappings and fds. A Read blocked in another
