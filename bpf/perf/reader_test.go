@@ -49,17 +49,17 @@ func TestReadAllCPUs(t *testing.T) {
 		}
 		ev := parseSample(t, rec)
 		switch {
-		case ev.tgid != pid || ev.seq < 1 || ev.seq > n:
+		case ev.TGID != pid || ev.Seq < 1 || ev.Seq > n:
 			t.Fatalf("record %+v, want one of tgid %d numbered 1..%d", ev, pid, n)
-		case seen[ev.seq]:
-			t.Fatalf("seq %d read twice", ev.seq)
-		case int(ev.cpu) != rec.CPU:
-			t.Fatalf("seq %d written on CPU %d, read from CPU %d's ring", ev.seq, ev.cpu, rec.CPU)
-		case ev.seq <= last[rec.CPU]:
-			t.Fatalf("CPU %d: seq %d after %d", rec.CPU, ev.seq, last[rec.CPU])
+		case seen[ev.Seq]:
+			t.Fatalf("seq %d read twice", ev.Seq)
+		case int(ev.CPU) != rec.CPU:
+			t.Fatalf("seq %d written on CPU %d, read from CPU %d's ring", ev.Seq, ev.CPU, rec.CPU)
+		case ev.Seq <= last[rec.CPU]:
+			t.Fatalf("CPU %d: seq %d after %d", rec.CPU, ev.Seq, last[rec.CPU])
 		}
-		seen[ev.seq] = true
-		last[rec.CPU] = ev.seq
+		seen[ev.Seq] = true
+		last[rec.CPU] = ev.Seq
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
@@ -101,10 +101,10 @@ func TestLostSamples(t *testing.T) {
 			return
 		}
 		ev := parseSample(t, rec)
-		if ev.seq <= last {
-			t.Fatalf("seq %d after %d", ev.seq, last)
+		if ev.Seq <= last {
+			t.Fatalf("seq %d after %d", ev.Seq, last)
 		}
-		last = ev.seq
+		last = ev.Seq
 		samples++
 	}
 	rd.SetDeadline(time.Now()) // drain, without waiting
@@ -167,8 +167,8 @@ func TestWatermark(t *testing.T) {
 		if time.Now().Before(deadline) {
 			t.Errorf("woken before the deadline by %d bytes, below the %d-byte watermark", 10*32, page)
 		}
-		if ev := parseSample(t, rec); ev.seq != 1 {
-			t.Errorf("seq %d, want 1", ev.seq)
+		if ev := parseSample(t, rec); ev.Seq != 1 {
+			t.Errorf("seq %d, want 1", ev.Seq)
 		}
 	case err := <-errc:
 		t.Fatalf("Read: %v; want the first record at the deadline", err)
@@ -186,8 +186,8 @@ func TestWatermark(t *testing.T) {
 	emitOn(t, cpu, 200) // 6400 bytes
 	select {
 	case rec := <-got:
-		if ev := parseSample(t, rec); ev.seq != 11 {
-			t.Errorf("seq %d, want 11", ev.seq)
+		if ev := parseSample(t, rec); ev.Seq != 11 {
+			t.Errorf("seq %d, want 11", ev.Seq)
 		}
 	case err := <-errc:
 		t.Fatalf("Read past the watermark: %v", err)
@@ -231,8 +231,8 @@ func TestDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("record present at an expired deadline: %v", err)
 	}
-	if ev := parseSample(t, rec); ev.seq != 1 {
-		t.Errorf("seq %d, want 1", ev.seq)
+	if ev := parseSample(t, rec); ev.Seq != 1 {
+		t.Errorf("seq %d, want 1", ev.Seq)
 	}
 }
 
@@ -292,8 +292,8 @@ func TestReadIntoAllocs(t *testing.T) {
 	if failed != nil {
 		t.Fatal(failed)
 	}
-	if ev := parseSample(t, rec); ev.seq != runs+1 {
-		t.Errorf("last record seq %d, want %d", ev.seq, runs+1)
+	if ev := parseSample(t, rec); ev.Seq != runs+1 {
+		t.Errorf("last record seq %d, want %d", ev.Seq, runs+1)
 	}
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per ReadInto, want 0", allocs)
@@ -332,8 +332,8 @@ func TestOfflineCPUSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ev := parseSample(t, rec); ev.seq != 5 || rec.CPU != 0 {
-		t.Errorf("seq %d from CPU %d, want 5 from CPU 0", ev.seq, rec.CPU)
+	if ev := parseSample(t, rec); ev.Seq != 5 || rec.CPU != 0 {
+		t.Errorf("seq %d from CPU %d, want 5 from CPU 0", ev.Seq, rec.CPU)
 	}
 	if drops := readVarU64(t, obj, "perf_drops"); drops != 4 {
 		t.Errorf("%d records refused on the skipped CPU, want 4", drops)

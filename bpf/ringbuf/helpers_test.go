@@ -1,16 +1,11 @@
 package ringbuf
 
 import (
-	"context"
-	"encoding/binary"
 	"os"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/bpf"
-	"github.com/rawload/rawload/internal/testutil"
+	"github.com/rawload/rawload/bpf/internal/eventtest"
 )
 
 func TestMain(m *testing.M) {
@@ -23,93 +18,21 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-const eventsObject = "../../testdata/events.o"
+// The events object and its helpers, shared with the other reader.
+type event = eventtest.Event
 
-// event is testdata/events.c's struct event.
-type event struct {
-	seq       uint64
-	tgid, cpu uint32
-}
+const (
+	eventsObject = eventtest.Object
+	eventSize    = eventtest.EventSize
+)
 
-const eventSize = 16
-
-func parseEvent(t testing.TB, sample []byte) event {
-	t.Helper()
-	if len(sample) != eventSize {
-		t.Fatalf("sample of %d bytes, want %d: %x", len(sample), eventSize, sample)
-	}
-	return event{
-		seq:  binary.NativeEndian.Uint64(sample),
-		tgid: binary.NativeEndian.Uint32(sample[8:]),
-		cpu:  binary.NativeEndian.Uint32(sample[12:]),
-	}
-}
-
-// loadEvents loads testdata/events.o to emit one record per getppid of
-// this process, every discardEvery-th discarded in the ring buffer (0:
-// none), and attaches it; configure, if any, runs before the load. It
-// checks that the test leaves the fd table as it found it.
-func loadEvents(t testing.TB, discardEvery uint64, configure ...func(*bpf.Object) error) *bpf.Object {
-	t.Helper()
-	testutil.KernelTest(t)
-	obj, err := bpf.Open(eventsObject, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { obj.Close() })
-	setVar(t, obj, "target_pid", binary.NativeEndian.AppendUint32(nil, uint32(os.Getpid())))
-	setVar(t, obj, "target_syscall", binary.NativeEndian.AppendUint64(nil, unix.SYS_GETPPID))
-	setVar(t, obj, "discard_every", binary.NativeEndian.AppendUint64(nil, discardEvery))
-	for _, f := range configure {
-		if err := f(obj); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := obj.Load(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	link, err := obj.Program("emit_event").Attach()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { link.Close() })
-	return obj
-}
-
-func setVar(t testing.TB, obj *bpf.Object, name string, value []byte) {
-	t.Helper()
-	v, err := obj.Variable(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.Write(value); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readVarU64(t testing.TB, obj *bpf.Object, name string) uint64 {
-	t.Helper()
-	v, err := obj.Variable(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 8)
-	if err := v.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	return binary.NativeEndian.Uint64(buf)
-}
-
-// emit makes n getppid calls, so the program emits n records, pausing
-// after every batch of them to keep the rate modest.
-func emit(n, batch int, pause time.Duration) {
-	for i := 1; i <= n; i++ {
-		unix.Getppid()
-		if batch > 0 && i%batch == 0 {
-			time.Sleep(pause)
-		}
-	}
-}
+var (
+	parseEvent = eventtest.ParseEvent
+	loadEvents = eventtest.LoadEvents
+	setVar     = eventtest.SetVar
+	readVarU64 = eventtest.ReadVarU64
+	emit       = eventtest.Emit
+)
 
 func newReader(t testing.TB, obj *bpf.Object) *Reader {
 	t.Helper()

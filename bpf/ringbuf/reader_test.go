@@ -38,7 +38,7 @@ func TestReadInOrder(t *testing.T) {
 			t.Fatalf("waiting for record %d: %v", want, err)
 		}
 		ev := parseEvent(t, rec.RawSample)
-		if ev.seq != want || ev.tgid != pid {
+		if ev.Seq != want || ev.TGID != pid {
 			t.Fatalf("record %+v, want seq %d of tgid %d", ev, want, pid)
 		}
 		if rec.Remaining < 0 || rec.Remaining%8 != 0 {
@@ -74,8 +74,8 @@ func TestReaderOutlivesObject(t *testing.T) {
 		if err != nil {
 			t.Fatalf("record %d after Object.Close: %v", want, err)
 		}
-		if ev := parseEvent(t, rec.RawSample); ev.seq != want {
-			t.Fatalf("seq %d, want %d", ev.seq, want)
+		if ev := parseEvent(t, rec.RawSample); ev.Seq != want {
+			t.Fatalf("seq %d, want %d", ev.Seq, want)
 		}
 	}
 	if _, err := NewReader(obj.Map("events_rb")); !errors.Is(err, bpf.ErrClosed) {
@@ -120,8 +120,8 @@ func TestDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("record present at an expired deadline: %v", err)
 	}
-	if ev := parseEvent(t, rec.RawSample); ev.seq != 1 {
-		t.Errorf("seq %d, want 1", ev.seq)
+	if ev := parseEvent(t, rec.RawSample); ev.Seq != 1 {
+		t.Errorf("seq %d, want 1", ev.Seq)
 	}
 }
 
@@ -174,8 +174,8 @@ func TestReadIntoAllocs(t *testing.T) {
 	if failed != nil {
 		t.Fatal(failed)
 	}
-	if ev := parseEvent(t, rec.RawSample); ev.seq != runs+1 {
-		t.Errorf("last record seq %d, want %d", ev.seq, runs+1)
+	if ev := parseEvent(t, rec.RawSample); ev.Seq != runs+1 {
+		t.Errorf("last record seq %d, want %d", ev.Seq, runs+1)
 	}
 	if allocs != 0 {
 		t.Errorf("%.1f allocations per ReadInto, want 0", allocs)

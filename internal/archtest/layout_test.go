@@ -26,7 +26,9 @@ var allowed = map[string][]string{
 	"bpf": {"golang.org/x/sys/unix", "github.com/cilium/ebpf/btf", "github.com/cilium/ebpf/asm",
 		"elf", "ldimm64", "reloc", "syscall", "fdtable", "internal/uapi", "internal/kernel", "bpf/internal/"},
 	"cmd/rawload": {"bpf", "bpf/"},
-	"fuzz":        {"elf", "reloc", "bpf"},
+	// The readers' shared test helpers.
+	"bpf/internal/eventtest": {"golang.org/x/sys/unix", "bpf", "internal/testutil"},
+	"fuzz":                   {"elf", "reloc", "bpf"},
 }
 
 func TestLayering(t *testing.T) {
