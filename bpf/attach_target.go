@@ -20,6 +20,10 @@ type attachTarget struct {
 	btfObjFD int // module BTF; 0 for vmlinux
 	progFD   int // the program an extension replaces a function of
 	name     string
+	// structOps is set for a struct_ops program, whose
+	// expected_attach_type is the index of the member it implements.
+	structOps          bool
+	expectedAttachType uint32
 }
 
 // attachTargetName names the BTF type a section's program attaches to, as
@@ -43,6 +47,12 @@ func attachTargetName(kind reloc.ProgramKind) (string, btf.Type, bool) {
 // resolveAttachTarget finds the attach target of a program in the kernel's
 // BTF, vmlinux or a module.
 func (o *Object) resolveAttachTarget(ps *reloc.Program) (attachTarget, error) {
+	if ps.Kind.Type == uapi.ProgTypeStructOps {
+		if ps.StructOps == nil {
+			return attachTarget{}, ErrStructOpsUnused
+		}
+		return o.structOpsTarget(ps)
+	}
 	name, kind, ok := attachTargetName(ps.Kind)
 	if !ok {
 		return attachTarget{}, nil
@@ -72,7 +82,7 @@ func (p *Program) AttachBTFID() uint32 {
 // isTrampoline reports whether a program attaches through a BPF
 // trampoline, which some kernels refuse to load at all.
 func isTrampoline(kind reloc.ProgramKind) bool {
-	if kind.Type == uapi.ProgTypeExt {
+	if kind.Type == uapi.ProgTypeExt || kind.Type == uapi.ProgTypeStructOps {
 		return true
 	}
 	switch kind.ExpectedAttachType {

@@ -37,6 +37,10 @@ var (
 	// ErrAttachUnsupported is returned by Attach for a section convention
 	// rawload cannot attach yet.
 	ErrAttachUnsupported = errors.New("attach not supported for this program kind")
+	// ErrStructOpsUnused is a struct_ops program no struct_ops map
+	// points at: nothing says which kernel member it implements, so it
+	// cannot load (and Object.Load leaves it out, as libbpf does).
+	ErrStructOpsUnused = errors.New("struct_ops program used by no struct_ops map")
 	// ErrNotLoaded is returned by operations that need a loaded program.
 	ErrNotLoaded = errors.New("program is not loaded")
 )

@@ -41,6 +41,9 @@ type Map struct {
 	mem []byte
 	// openErr is a problem found at Open, reported at creation.
 	openErr error
+	// structOps is the kernel's side of a struct_ops map, resolved at
+	// its first creation.
+	structOps *kernelStructOps
 	// contents is what a global data map is created with: the object's
 	// initial data plus what was written through Variables while not live.
 	contents []byte

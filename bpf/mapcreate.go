@@ -104,6 +104,11 @@ func (m *Map) createInSlot(pin string) error {
 func (m *Map) newKernelMap() (int, error) {
 	s := m.spec
 	attr := createAttr(s)
+	if s.Type == uapi.MapTypeStructOps {
+		if err := m.structOpsCreateAttr(&attr); err != nil {
+			return -1, err
+		}
+	}
 	if s.Inner != nil {
 		// The kernel takes an inner map's shape from an example map,
 		// needed only while the outer one is created.

@@ -67,6 +67,11 @@ func (o *Object) newProgram(ps *reloc.Program) (*Program, error) {
 	}
 	if ps.Err == nil && p.openErr == nil {
 		p.attach, p.openErr = o.resolveAttachTarget(ps)
+		if errors.Is(p.openErr, ErrStructOpsUnused) {
+			// As libbpf: the kernel needs the member such a program
+			// implements, so it is left out of a whole-object load.
+			p.loadType = LoadDisabled
+		}
 	}
 	if p.openErr != nil {
 		p.openErr = fmt.Errorf("program %s: %w", ps.Name, p.openErr)
@@ -224,6 +229,9 @@ func (p *Program) load(tx *loadTx) error {
 		return nil
 	case p.loadType == LoadDisabled:
 		o.mu.Unlock()
+		if err := p.Err(); err != nil {
+			return fmt.Errorf("%w; %w", err, ErrDisabled)
+		}
 		return fmt.Errorf("program %s: %w", p.Name(), ErrDisabled)
 	case p.Err() != nil:
 		o.mu.Unlock()
@@ -325,6 +333,9 @@ func (p *Program) loadOptions(btfFD int) *syscall.ProgLoadOptions {
 	}
 	opts.AttachBTFID, opts.AttachBTFObjFD = p.attach.btfID, uint32(p.attach.btfObjFD)
 	opts.AttachProgFD = p.attach.progFD
+	if p.attach.structOps {
+		opts.ExpectedAttachType = p.attach.expectedAttachType
+	}
 	opts.FDArray = p.fdArray
 	if btfFD > 0 && len(ps.FuncInfo) > 0 {
 		opts.BTFFD = btfFD

@@ -87,9 +87,19 @@ type MapSpec struct {
 	// Inner is the template of the inner maps of a map of maps, nil for
 	// other maps.
 	Inner *MapSpec
+	// StructOps are the function pointer members of a struct_ops map
+	// (Source SourceStructOps) and the programs they point at; its
+	// ValueType names the kernel struct it implements.
+	StructOps []StructOpsFunc
 	// Err is why the map cannot be created whatever the kernel, known
 	// from the object alone. nil otherwise.
 	Err error
+}
+
+// StructOpsFunc is a function pointer member of a struct_ops map.
+type StructOpsFunc struct {
+	Member  string
+	Program string
 }
 
 // VariableSpec describes a global variable of .data, .rodata, .bss or a
@@ -222,6 +232,11 @@ func mapSpec(m *reloc.MapSpec) MapSpec {
 		inner := mapSpec(m.Inner)
 		ms.Inner = &inner
 	}
+	if m.StructOps != nil {
+		for _, f := range m.StructOps.Funcs {
+			ms.StructOps = append(ms.StructOps, StructOpsFunc{Member: f.Member, Program: f.Program})
+		}
+	}
 	return ms
 }
 
@@ -233,6 +248,8 @@ func mapSource(s reloc.MapSource) MapSource {
 		return SourceGlobalData
 	case reloc.MapKconfig:
 		return SourceKconfig
+	case reloc.MapStructOps:
+		return SourceStructOps
 	}
 	return SourceBTF
 }

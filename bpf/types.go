@@ -39,6 +39,10 @@ const (
 	// SourceKconfig is the read-only array of the .kconfig externs,
 	// filled from the running kernel's configuration.
 	SourceKconfig
+	// SourceStructOps is a variable of a .struct_ops or .struct_ops.link
+	// section: a kernel struct of function pointers to the object's
+	// struct_ops programs, registered with Map.AttachStructOps.
+	SourceStructOps
 )
 
 func (s MapSource) String() string {
@@ -51,6 +55,8 @@ func (s MapSource) String() string {
 		return "global-data"
 	case SourceKconfig:
 		return "kconfig"
+	case SourceStructOps:
+		return "struct_ops"
 	}
 	return fmt.Sprintf("MapSource(%d)", int(s))
 }

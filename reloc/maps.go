@@ -25,6 +25,8 @@ func (l *linker) collectMaps() error {
 			err = l.collectBTFMaps(sec)
 		case sec.Name == "maps" || strings.HasPrefix(sec.Name, "maps/"):
 			err = l.collectLegacyMaps(sec)
+		case isStructOpsSection(sec):
+			err = l.collectStructOps(sec)
 		}
 		if err != nil {
 			return err

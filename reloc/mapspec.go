@@ -18,6 +18,10 @@ const (
 	// MapKconfig is the read-only single-element array of the .kconfig
 	// extern variables, filled by the loader from the kernel's config.
 	MapKconfig
+	// MapStructOps is a variable of a .struct_ops or .struct_ops.link
+	// section: a kernel struct of function pointers to the object's
+	// struct_ops programs.
+	MapStructOps
 )
 
 func (s MapSource) String() string {
@@ -30,6 +34,8 @@ func (s MapSource) String() string {
 		return "global-data"
 	case MapKconfig:
 		return "kconfig"
+	case MapStructOps:
+		return "struct_ops"
 	}
 	return "unknown"
 }
@@ -70,12 +76,16 @@ type MapSpec struct {
 	BTFKey, BTFValue btf.TypeID
 	// Kconfig lists the variables of the .kconfig map.
 	Kconfig []KconfigVar
+	// StructOps is the variable a struct_ops map holds; Contents are its
+	// bytes as the object lays them out.
+	StructOps *StructOps
 	// Err is set when the definition needs something rawload cannot create
 	// yet; creating the map (and loading a program using it) reports it.
 	Err error
 
-	valuesOffset uint64
-	hasValues    bool
+	valuesOffset    uint64
+	structOpsOffset uint64
+	hasValues       bool
 }
 
 // Variable is a named global in a global data map.

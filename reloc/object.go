@@ -64,6 +64,7 @@ func LinkFile(f *elf.File, data []byte, opts *LinkOptions) (*Object, error) {
 		l.collectFunctions,
 		l.resolveRelocations,
 		l.linkPrograms,
+		l.assignStructOps,
 		l.marshalBTF,
 	}
 	for _, step := range steps {

@@ -41,6 +41,9 @@ type Program struct {
 	// CORE is the number of CO-RE relocations in the program; they are
 	// applied when Link has a target BTF.
 	CORE int
+	// StructOps is the kernel struct member a struct_ops program
+	// implements, nil when no struct_ops map uses it.
+	StructOps *StructOpsUse
 	// Err is set when the program cannot be loaded: an unknown section, or
 	// an object feature rawload does not support yet.
 	Err error

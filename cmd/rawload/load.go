@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 
 	"github.com/rawload/rawload/bpf"
@@ -95,7 +97,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // program when none is named.
 func selectPrograms(obj *bpf.Object, names []string) ([]*bpf.Program, error) {
 	if len(names) == 0 {
-		return obj.Programs(), nil
+		// A struct_ops program no struct_ops map points at cannot load
+		// (nothing says which member it implements); libbpf leaves it
+		// out too.
+		return slices.DeleteFunc(obj.Programs(), func(p *bpf.Program) bool {
+			return errors.Is(p.Err(), bpf.ErrStructOpsUnused)
+		}), nil
 	}
 	want := make(map[string]bool, len(names))
 	for _, name := range names {

@@ -85,6 +85,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			l.Close()
 		}
 	}()
+	structOps, mapRecords := registerStructOps(obj, progs, verdicts, &links)
 	records := make([]attachRecord, len(progs))
 	for i, p := range progs {
 		r := &records[i]
@@ -92,6 +93,14 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !verdicts[i].Loaded {
 			r.State, r.Error = "not loaded", verdicts[i].Error
 			status = exitFailure
+			continue
+		}
+		if via, ok := structOps[p.Name()]; ok {
+			*r = via
+			r.Program, r.Section = p.Name(), p.Section()
+			if r.State != "attached" {
+				status = exitFailure
+			}
 			continue
 		}
 		l, err := p.AttachWith(opts)
@@ -111,6 +120,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			status = exitFailure
 		}
 	}
+	for _, r := range mapRecords {
+		if r.State != "attached" {
+			status = exitFailure
+		}
+	}
+	records = append(records, mapRecords...)
 	if *asJSON {
 		err = writeJSON(stdout, records)
 	} else {
@@ -128,6 +143,60 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "detaching")
 	}
 	return status
+}
+
+// registerStructOps registers every struct_ops map whose programs are
+// all among the loaded ones (Map.AttachStructOps), appending its link to
+// links. It returns, by program name, how each of those programs runs,
+// and a record per map (Program holding "map NAME").
+func registerStructOps(obj *bpf.Object, progs []*bpf.Program, verdicts []verdict, links *[]*bpf.Link) (map[string]attachRecord, []attachRecord) {
+	loaded := make(map[string]bool, len(progs))
+	for i, p := range progs {
+		loaded[p.Name()] = verdicts[i].Loaded
+	}
+	byProgram := make(map[string]attachRecord)
+	var maps []attachRecord
+	for _, m := range obj.Maps() {
+		spec := m.Spec()
+		if spec.Source != bpf.SourceStructOps {
+			continue
+		}
+		r := attachRecord{Program: "map " + spec.Name, Section: spec.Section, Hook: "struct_ops", Target: spec.ValueType}
+		selected := true
+		var missing []string
+		for _, f := range spec.StructOps {
+			ok, chosen := loaded[f.Program]
+			selected = selected && chosen
+			if chosen && !ok {
+				missing = append(missing, f.Program)
+			}
+		}
+		switch {
+		case !selected:
+			continue // --prog left some of its programs out
+		case len(missing) > 0:
+			r.State, r.Error = "not attached", fmt.Sprintf("programs not loaded: %v", missing)
+		default:
+			l, err := m.AttachStructOps()
+			if err != nil {
+				r.State, r.Error = "not attached", errorSummary(err)
+				break
+			}
+			*links = append(*links, l)
+			r.State = "attached"
+			if info, err := l.Info(); err == nil {
+				r.LinkID = info.ID
+			}
+		}
+		maps = append(maps, r)
+		for _, f := range spec.StructOps {
+			via := attachRecord{Hook: "struct_ops", Target: spec.Name + "." + f.Member, LinkID: r.LinkID, State: r.State, Error: r.Error}
+			if prev, ok := byProgram[f.Program]; !ok || prev.State != "attached" {
+				byProgram[f.Program] = via
+			}
+		}
+	}
+	return byProgram, maps
 }
 
 // nothingToAttach reports whether an attach failed for want of a hook to
