@@ -78,7 +78,8 @@ func verifyObject(ctx context.Context, path string, opts *bpf.Options, sizes map
 	if err := sizes.apply(obj, true); err != nil {
 		return objectFailed(fmt.Errorf("object %s: %w", path, err))
 	}
-	verdicts, err := loadEach(ctx, obj, obj.Programs(), progress)
+	progs, _ := selectPrograms(obj, nil)
+	verdicts, err := loadEach(ctx, obj, progs, progress)
 	if err != nil {
 		return objectFailed(fmt.Errorf("object %s: %w", path, err))
 	}
