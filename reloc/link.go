@@ -3,6 +3,7 @@ package reloc
 import (
 	"fmt"
 	"slices"
+	"sort"
 
 	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/ldimm64"
@@ -152,7 +153,7 @@ func (l *linker) linkProgram(main *function) (*Program, error) {
 	for _, s := range prog.Sites {
 		prog.Maps = append(prog.Maps, s.Map)
 	}
-	slices.Sort(prog.Maps)
+	sort.Ints(prog.Maps)
 	prog.Maps = slices.Compact(prog.Maps)
 	for _, index := range prog.Maps {
 		if merr := l.obj.Maps[index].Err; merr != nil && prog.Err == nil {

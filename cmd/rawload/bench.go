@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
+	"sort"
 	"strconv"
 	"time"
 
@@ -135,7 +135,7 @@ func printBench(w io.Writer, path string, parallel int, runs []benchRun) error {
 		for _, r := range runs {
 			ds = append(ds, ph.of(r))
 		}
-		slices.Sort(ds)
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 		t.row(ph.name, formatDuration(ds[len(ds)/2]), formatDuration(ds[0]), formatDuration(ds[len(ds)-1]))
 	}
 	if err := t.flush(); err != nil {
