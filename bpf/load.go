@@ -18,6 +18,10 @@ type loadTx struct {
 	mu       sync.Mutex
 	maps     []createdMap
 	programs []*Program
+	// single is a transaction of one Program.Load: a failed load leaves
+	// its program unloaded, so only the maps need undoing, and the
+	// program is not recorded (a reload then allocates nothing).
+	single bool
 }
 
 // createdMap is a map a load made live, and the pin it created for it, if
@@ -29,6 +33,10 @@ type createdMap struct {
 
 func newLoadTx() *loadTx { return &loadTx{} }
 
+// singleLoads are the transactions of Program.Load, reused so that a
+// reload allocates nothing.
+var singleLoads = sync.Pool{New: func() any { return &loadTx{single: true} }}
+
 func (tx *loadTx) created(m *Map, pin string) {
 	if tx == nil {
 		return
@@ -39,6 +47,9 @@ func (tx *loadTx) created(m *Map, pin string) {
 }
 
 func (tx *loadTx) loaded(p *Program) {
+	if tx.single {
+		return
+	}
 	tx.mu.Lock()
 	defer tx.mu.Unlock()
 	tx.programs = append(tx.programs, p)
@@ -182,6 +193,26 @@ func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []Lo
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(queue))
+	loadOne := func(i int) {
+		r := &results[i]
+		start := time.Now()
+		if err := r.Program.load(tx); err != nil {
+			r.Err = asVerifierError(r.Program, err)
+		}
+		r.Duration = time.Since(start)
+	}
+	if workers <= 1 {
+		// One worker loads on the calling goroutine: handing each load
+		// to another goroutine costs a wake-up and a futex per program.
+		for i, p := range queue {
+			if err := ctx.Err(); err != nil {
+				results[i].Err = fmt.Errorf("program %s: not loaded: %w", p.Name(), err)
+				continue
+			}
+			loadOne(i)
+		}
+		return results
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range workers {
@@ -189,12 +220,7 @@ func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []Lo
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				r := &results[i]
-				start := time.Now()
-				if err := r.Program.load(tx); err != nil {
-					r.Err = asVerifierError(r.Program, err)
-				}
-				r.Duration = time.Since(start)
+				loadOne(i)
 			}
 		}()
 	}

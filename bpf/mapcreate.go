@@ -128,10 +128,14 @@ func (m *Map) newKernelMap() (int, error) {
 	if s.Source != reloc.MapGlobalData && s.Source != reloc.MapKconfig {
 		return fd, nil
 	}
-	var key [4]byte
-	if err := syscall.MapUpdateElem(fd, key[:], m.contents, 0); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("map %s: writing initial contents: %w", s.Name, err)
+	// A new array is all zeroes: .bss (and data written back to zero)
+	// needs no write.
+	if !allZero(m.contents) {
+		var key [4]byte
+		if err := syscall.MapUpdateElem(fd, key[:], m.contents, 0); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("map %s: writing initial contents: %w", s.Name, err)
+		}
 	}
 	if s.Freeze {
 		if err := syscall.MapFreeze(fd); err != nil {

@@ -28,6 +28,9 @@ type Object struct {
 	programs []*Program
 	maps     []*Map
 	vars     map[string]*reloc.Variable
+	// license is the object's license NUL-terminated, built once so
+	// that no load copies it.
+	license string
 
 	// env is the kernel environment externs and attach targets are
 	// resolved in; moduleFDs holds the module BTF fds they need, opened
@@ -93,7 +96,7 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	if err != nil {
 		return nil, err
 	}
-	obj := &Object{name: name, spec: spec, opts: *opts, vars: make(map[string]*reloc.Variable)}
+	obj := &Object{name: name, spec: spec, opts: *opts, vars: make(map[string]*reloc.Variable), license: spec.License + "\x00"}
 	obj.stats.Parse = parsed
 	obj.btf.fd = -1
 	obj.env, obj.moduleFDs = opts.environment(), kernel.NewModuleFDs()

@@ -205,11 +205,14 @@ func (p *Program) Load() error {
 	case !loaded:
 		return fmt.Errorf("program %s: %w", p.Name(), ErrObjectNotLoaded)
 	}
-	tx := newLoadTx()
+	tx := singleLoads.Get().(*loadTx)
+	defer singleLoads.Put(tx)
 	err := p.load(tx)
 	if err != nil {
 		tx.rollback(p.obj)
 	}
+	clear(tx.maps) // no Object kept alive by the pool
+	tx.maps = tx.maps[:0]
 	return err
 }
 
@@ -271,7 +274,8 @@ func (p *Program) newInstance(tx *loadTx) (int, error) {
 	}
 
 	start := time.Now()
-	res, err := syscall.ProgLoad(p.loadOptions(btfFD))
+	opts := p.loadOptions(btfFD)
+	res, err := syscall.ProgLoad(&opts)
 	took := time.Since(start)
 
 	o.mu.Lock()
@@ -319,15 +323,15 @@ func (p *Program) afterLoadLocked(fd int) error {
 	return p.fillProgArraysLocked(fd)
 }
 
-func (p *Program) loadOptions(btfFD int) *syscall.ProgLoadOptions {
+func (p *Program) loadOptions(btfFD int) syscall.ProgLoadOptions {
 	ps := p.spec
-	opts := &syscall.ProgLoadOptions{
+	opts := syscall.ProgLoadOptions{
 		Type:               ps.Kind.Type,
 		ExpectedAttachType: ps.Kind.ExpectedAttachType,
 		Flags:              ps.Kind.Flags,
 		Name:               ps.Name,
 		Insns:              p.insns,
-		License:            p.obj.spec.License,
+		License:            p.obj.license,
 		KernVersion:        p.obj.spec.KernVersion,
 		LogLevel:           p.obj.opts.LogLevel,
 	}

@@ -1,6 +1,7 @@
 package syscall
 
 import (
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -55,6 +56,13 @@ func sliceAddr[T any](b []T) uint64 {
 // cstring copies s into a NUL-terminated heap buffer and returns it with its
 // address. It fails with EINVAL if s contains a NUL.
 func cstring(s string) (*byte, uint64, error) {
+	if i := strings.IndexByte(s, 0); i >= 0 && i == len(s)-1 {
+		// Already terminated: the string's own bytes, no copy. The
+		// caller's string outlives the call and is not on a goroutine
+		// stack (bpf builds its licenses on the heap at Open).
+		p := unsafe.StringData(s)
+		return p, addr(uintptr(unsafe.Pointer(p))), nil
+	}
 	p, err := unix.BytePtrFromString(s)
 	if err != nil {
 		return nil, 0, err

@@ -16,7 +16,8 @@ type ProgLoadOptions struct {
 	Name string
 	// Insns are the raw instructions in native byte order; the length is a
 	// multiple of 8 (a load-imm64 takes two).
-	Insns       []byte
+	Insns []byte
+	// License ending in a NUL is passed as it is, without a copy.
 	License     string
 	KernVersion uint32
 	Flags       uint32
