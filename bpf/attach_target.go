@@ -8,6 +8,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/kernel"
 	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/reloc"
 	"github.com/rawload/rawload/syscall"
@@ -60,15 +61,21 @@ func (o *Object) resolveAttachTarget(ps *reloc.Program) (attachTarget, error) {
 	if ps.Kind.AttachTo == "" || strings.ContainsAny(ps.Kind.AttachTo, "/") {
 		return attachTarget{}, fmt.Errorf("section %s names no attach target", ps.Section)
 	}
-	base, err := o.opts.targetBTF()
-	if err != nil {
-		return attachTarget{}, fmt.Errorf("kernel BTF for attach target %s: %w", name, err)
-	}
-	kt, err := o.env.FindType(base, name, kind, o.moduleFDs)
+	kt, err := o.kernelTypeID(name, kind)
 	if err != nil {
 		return attachTarget{}, fmt.Errorf("attach target: %w", err)
 	}
 	return attachTarget{btfID: uint32(kt.ID), btfObjFD: kt.BTFFD, name: name}, nil
+}
+
+// kernelTypeID finds the id of a kernel type (and the BTF fd of the
+// module holding it): in Options.KernelBTF when given, else in the
+// running kernel's BTF, without decoding all of vmlinux.
+func (o *Object) kernelTypeID(name string, kind btf.Type) (kernel.Type, error) {
+	if o.opts.KernelBTF != nil {
+		return o.env.FindType(o.opts.KernelBTF, name, kind, o.moduleFDs)
+	}
+	return o.env.FindTypeID(name, kind, o.moduleFDs)
 }
 
 // AttachBTFID is the id, in the kernel's BTF, of the function or type the

@@ -28,10 +28,6 @@ func (o *Object) resolveExterns(ps *reloc.Program, insns []byte) ([]int32, error
 	if len(ps.Externs) == 0 {
 		return nil, nil
 	}
-	base, err := o.opts.targetBTF()
-	if err != nil {
-		return nil, fmt.Errorf("kernel BTF for externs: %w", err)
-	}
 	var fdArray []int32
 	for _, ext := range ps.Externs {
 		at := insns[ext.Offset:]
@@ -43,7 +39,7 @@ func (o *Object) resolveExterns(ps *reloc.Program, insns []byte) ([]int32, error
 				kind = (*btf.Func)(nil)
 			}
 			var kt kernel.Type
-			kt, err = o.env.FindType(base, ext.Name, kind, o.moduleFDs)
+			kt, err = o.kernelTypeID(ext.Name, kind)
 			switch {
 			case err == nil:
 				err = ldimm64.PatchBTFID(at, o.spec.ByteOrder, uint32(kt.ID), int32(kt.BTFFD))
@@ -63,7 +59,7 @@ func (o *Object) resolveExterns(ps *reloc.Program, insns []byte) ([]int32, error
 			}
 		case reloc.ExternKfuncCall:
 			var kt kernel.Type
-			kt, err = o.env.FindType(base, ext.Name, (*btf.Func)(nil), o.moduleFDs)
+			kt, err = o.kernelTypeID(ext.Name, (*btf.Func)(nil))
 			switch {
 			case err == nil:
 				var index int16

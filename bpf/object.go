@@ -92,7 +92,7 @@ func openBytes(name string, data []byte, opts *Options) (_ *Object, err error) {
 	if !isNative(file.ByteOrder) {
 		return nil, fmt.Errorf("%w: object is %s", ErrByteOrder, file.ByteOrder)
 	}
-	spec, err := reloc.LinkFile(file, data, &reloc.LinkOptions{TargetBTF: opts.targetBTF, MarshalBTF: btfMarshalOptions()})
+	spec, err := reloc.LinkFile(file, data, &reloc.LinkOptions{TargetBTF: opts.targetBTF, CORETarget: opts.coreTarget, MarshalBTF: btfMarshalOptions()})
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,16 @@ type Options struct {
 	env *kernel.Env
 }
 
+// coreTarget is the BTF the CO-RE relocations of local types named names
+// are computed against: KernelBTF when given, else the part of vmlinux
+// they can match (kernel.Env.CORETarget).
+func (o *Options) coreTarget(names []string) (*btf.Spec, error) {
+	if o.KernelBTF != nil {
+		return o.KernelBTF, nil
+	}
+	return o.environment().CORETarget(names)
+}
+
 // targetBTF is the BTF CO-RE relocations are computed against, externs
 // and attach targets looked up in.
 func (o *Options) targetBTF() (*btf.Spec, error) {

@@ -22,6 +22,12 @@ func (l *linker) targetSpec() (*btf.Spec, error) {
 		l.target = &targetBTF{}
 	}
 	l.target.once.Do(func() {
+		if l.opts.CORETarget != nil {
+			if names, all := l.coreTypeNames(); !all {
+				l.target.spec, l.target.err = l.opts.CORETarget(names)
+				return
+			}
+		}
 		l.target.spec, l.target.err = l.opts.TargetBTF()
 	})
 	return l.target.spec, l.target.err

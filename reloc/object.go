@@ -32,6 +32,11 @@ type LinkOptions struct {
 	// for an object that has CO-RE relocations. Without it, CO-RE
 	// relocations are left unapplied and counted in Program.CORE.
 	TargetBTF func() (*btf.Spec, error)
+	// CORETarget, when set, is used instead of TargetBTF for an object
+	// whose CO-RE relocations need no target type id: it gets the names
+	// of their local types and returns BTF holding at least every target
+	// type those can match, with all they refer to.
+	CORETarget func(names []string) (*btf.Spec, error)
 	// MarshalBTF encodes Object.BTF for the kernel it will be loaded
 	// into (dropping what an older kernel refuses); nil means native byte
 	// order and every BTF kind kept.

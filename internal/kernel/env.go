@@ -1,6 +1,10 @@
 package kernel
 
-import "github.com/cilium/ebpf/btf"
+import (
+	"sync/atomic"
+
+	"github.com/cilium/ebpf/btf"
+)
 
 // Paths says where an Env reads the kernel's files. A zero field takes
 // its default, the running kernel's own file.
@@ -57,12 +61,16 @@ func (p Paths) withDefaults() Paths {
 type Env struct {
 	paths Paths
 
-	vmlinux  once[*btf.Spec]
-	modules  moduleSpecs
-	kallsyms once[*kallsyms]
-	config   once[map[string]string]
-	version  once[uint32]
-	cpus     once[int]
+	vmlinux once[*btf.Spec]
+	// vmlinuxRaw is vmlinux BTF undecoded, for CORETarget and
+	// FindTypeID; rawLookups counts their passes over it.
+	vmlinuxRaw once[*rawBTF]
+	rawLookups atomic.Int32
+	modules    moduleSpecs
+	kallsyms   once[*kallsyms]
+	config     once[map[string]string]
+	version    once[uint32]
+	cpus       once[int]
 
 	// Each probe's answer, once the kernel has given a definitive one.
 	btfProbes   [numBTFFeatures]once[error]

@@ -1,0 +1,138 @@
+package kernel
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
+)
+
+// CORETarget returns the vmlinux BTF that CO-RE relocations of local
+// types named names can match: every type whose essential name (without
+// a ___flavour) is one of names, and every type those refer to, directly
+// or not, renumbered (structs behind pointers as shells: see closure).
+// CO-RE computes the same offsets, sizes, existence
+// and enum values against it as against all of vmlinux, for a fraction of
+// the time and memory of parsing all of it; only target type ids
+// (bpf_core_type_id_kernel) differ, so an object with those needs
+// Vmlinux.
+//
+// Only a process's first object takes that path: the second parses
+// vmlinux whole, once, for every later one, where each reduced target
+// costs a pass over vmlinux of its own. When vmlinux has been parsed
+// whole already, or its file is not plain BTF, CORETarget returns
+// Vmlinux.
+func (e *Env) CORETarget(names []string) (*btf.Spec, error) {
+	if spec, ok := e.vmlinux.peek(); ok {
+		return spec, nil
+	}
+	if e.rawLookups.Add(rawCORECost) > maxRawLookups {
+		return e.Vmlinux()
+	}
+	raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw)
+	if err != nil {
+		return e.Vmlinux()
+	}
+	want := make(map[string]bool, len(names))
+	for _, name := range names {
+		want[string(essentialName([]byte(name)))] = true
+	}
+	roots := raw.find(want, true, func(kind uint8) bool { return kind != kindFunc })
+	ids, shells, err := raw.closure(roots)
+	if err != nil {
+		return nil, fmt.Errorf("vmlinux BTF: %w", err)
+	}
+	blob, _ := raw.extract(ids, shells)
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
+	if err != nil {
+		return nil, fmt.Errorf("vmlinux BTF, %d types for CO-RE: %w", len(ids), err)
+	}
+	return spec, nil
+}
+
+// Lookups in undecoded vmlinux each pass over all of it; parsing it whole
+// costs about what maxRawLookups single-name lookups do, or two CO-RE
+// targets, and makes every later lookup free. Past that budget, an Env
+// parses it.
+const (
+	maxRawLookups = 12
+	rawCORECost   = 7
+)
+
+// loadVmlinuxRaw maps vmlinux BTF (reading it where it cannot be mapped)
+// and indexes its types. The mapping is kept for the Env's life.
+func (e *Env) loadVmlinuxRaw() (*rawBTF, error) {
+	data, mapped, err := mapFile(filepath.Join(e.paths.BTFDir, "vmlinux"))
+	if err != nil {
+		return nil, err
+	}
+	raw, err := parseRawBTF(data)
+	if err != nil {
+		if mapped {
+			unix.Munmap(data)
+		}
+		return nil, fmt.Errorf("vmlinux BTF: %w", err)
+	}
+	return raw, nil
+}
+
+// mapFile maps path read-only, or reads it when it cannot be mapped.
+func mapFile(path string) (data []byte, mapped bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	if size := info.Size(); size > 0 && size < 1<<30 {
+		if data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_PRIVATE); err == nil {
+			return data, true, nil
+		}
+	}
+	data, err = os.ReadFile(path)
+	return data, false, err
+}
+
+// FindTypeID is FindType in the running kernel's BTF for callers that need
+// only the id (and a module's BTF fd): attach targets, ksyms, kfuncs. A
+// type in vmlinux is found in its undecoded BTF, without parsing it all;
+// the returned Type has no Type then. Otherwise it is FindType(nil, ...).
+func (e *Env) FindTypeID(name string, kind btf.Type, fds *ModuleFDs) (Type, error) {
+	if _, parsed := e.vmlinux.peek(); !parsed && e.rawLookups.Add(1) <= maxRawLookups {
+		if raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw); err == nil {
+			want, ok := rawKind(kind)
+			if ok {
+				if id := raw.findFirst(name, func(k uint8) bool { return want == 0 || k == want }); id != 0 {
+					return Type{ID: btf.TypeID(id)}, nil
+				}
+			}
+		}
+	}
+	return e.FindType(nil, name, kind, fds)
+}
+
+// rawKind is the BTF kind of the typed nil kind, 0 for any kind; false
+// for a kind FindTypeID does not look up itself.
+func rawKind(kind btf.Type) (uint8, bool) {
+	switch kind.(type) {
+	case nil:
+		return 0, true
+	case *btf.Func:
+		return kindFunc, true
+	case *btf.Var:
+		return kindVar, true
+	case *btf.Typedef:
+		return kindTypedef, true
+	case *btf.Struct:
+		return kindStruct, true
+	case *btf.Union:
+		return kindUnion, true
+	}
+	return 0, false
+}

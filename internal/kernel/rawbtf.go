@@ -1,0 +1,397 @@
+package kernel
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// rawBTF is a read-only view of a BTF blob, vmlinux's: the type offsets,
+// and nothing decoded. Finding a few types by name in it and copying out
+// what they refer to costs a pass over 5.5 MB, where decoding the whole
+// blob (btf.LoadKernelSpec) costs that pass plus an index of every name,
+// several times the time and memory; a CO-RE object needs a few dozen
+// of vmlinux's hundred thousand types.
+//
+// Every offset and id read from the blob is checked before use: a file
+// standing in for vmlinux may be anything.
+type rawBTF struct {
+	order   binary.ByteOrder
+	types   []byte
+	strings []byte
+	// offsets[id] is where type id starts in types; offsets[0], void, is
+	// unused.
+	offsets []uint32
+}
+
+// ErrBadBTF marks BTF bytes that contradict themselves.
+var ErrBadBTF = errors.New("malformed BTF")
+
+// BTF kinds (BTF_KIND_*).
+const (
+	kindInt       = 1
+	kindPointer   = 2
+	kindArray     = 3
+	kindStruct    = 4
+	kindUnion     = 5
+	kindEnum      = 6
+	kindFwd       = 7
+	kindTypedef   = 8
+	kindVolatile  = 9
+	kindConst     = 10
+	kindRestrict  = 11
+	kindFunc      = 12
+	kindFuncProto = 13
+	kindVar       = 14
+	kindDatasec   = 15
+	kindFloat     = 16
+	kindDeclTag   = 17
+	kindTypeTag   = 18
+	kindEnum64    = 19
+)
+
+const (
+	btfMagic       = 0xeb9f
+	btfHeaderLen   = 24
+	btfTypeLen     = 12
+	maxRawBTFTypes = 1 << 24 // ids are 32-bit; no kernel has a tenth of this
+)
+
+// parseRawBTF reads the header of data and the offset of every type.
+func parseRawBTF(data []byte) (*rawBTF, error) {
+	if len(data) < btfHeaderLen {
+		return nil, fmt.Errorf("%d bytes, shorter than a BTF header: %w", len(data), ErrBadBTF)
+	}
+	var order binary.ByteOrder
+	switch {
+	case binary.LittleEndian.Uint16(data) == btfMagic:
+		order = binary.LittleEndian
+	case binary.BigEndian.Uint16(data) == btfMagic:
+		order = binary.BigEndian
+	default:
+		return nil, fmt.Errorf("no BTF magic: %w", ErrBadBTF)
+	}
+	hdrLen := uint64(order.Uint32(data[4:]))
+	typeOff, typeLen := uint64(order.Uint32(data[8:])), uint64(order.Uint32(data[12:]))
+	strOff, strLen := uint64(order.Uint32(data[16:])), uint64(order.Uint32(data[20:]))
+	if hdrLen < btfHeaderLen || hdrLen > uint64(len(data)) {
+		return nil, fmt.Errorf("header length %d: %w", hdrLen, ErrBadBTF)
+	}
+	body := data[hdrLen:]
+	if typeOff+typeLen > uint64(len(body)) || strOff+strLen > uint64(len(body)) || strLen == 0 {
+		return nil, fmt.Errorf("type section %d+%d, string section %d+%d in %d bytes: %w", typeOff, typeLen, strOff, strLen, len(body), ErrBadBTF)
+	}
+	r := &rawBTF{order: order, types: body[typeOff : typeOff+typeLen], strings: body[strOff : strOff+strLen]}
+	if r.strings[len(r.strings)-1] != 0 {
+		return nil, fmt.Errorf("string section not NUL-terminated: %w", ErrBadBTF)
+	}
+	r.offsets = make([]uint32, 1, len(r.types)/32+1)
+	for off := uint64(0); off < uint64(len(r.types)); {
+		if len(r.offsets) >= maxRawBTFTypes {
+			return nil, fmt.Errorf("more than %d types: %w", maxRawBTFTypes, ErrBadBTF)
+		}
+		if off+btfTypeLen > uint64(len(r.types)) {
+			return nil, fmt.Errorf("type %d at %d: truncated: %w", len(r.offsets), off, ErrBadBTF)
+		}
+		n, err := r.typeLen(uint32(off))
+		if err != nil {
+			return nil, fmt.Errorf("type %d at %d: %w", len(r.offsets), off, err)
+		}
+		r.offsets = append(r.offsets, uint32(off))
+		off += n
+		if off > uint64(len(r.types)) {
+			return nil, fmt.Errorf("type %d: extends past the type section: %w", len(r.offsets)-1, ErrBadBTF)
+		}
+	}
+	return r, nil
+}
+
+func (r *rawBTF) info(off uint32) (kind uint8, vlen int) {
+	info := r.order.Uint32(r.types[off+4:])
+	return uint8(info>>24) & 0x1f, int(info & 0xffff)
+}
+
+// typeLen is the length of the type record at off: the common part and
+// what its kind appends.
+func (r *rawBTF) typeLen(off uint32) (uint64, error) {
+	kind, vlen := r.info(off)
+	n := uint64(btfTypeLen)
+	switch kind {
+	case kindInt, kindVar, kindDeclTag:
+		n += 4
+	case kindArray:
+		n += 12
+	case kindStruct, kindUnion, kindDatasec, kindEnum64:
+		n += 12 * uint64(vlen)
+	case kindEnum, kindFuncProto:
+		n += 8 * uint64(vlen)
+	case kindPointer, kindFwd, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFloat, kindTypeTag:
+	default:
+		return 0, fmt.Errorf("unknown kind %d: %w", kind, ErrBadBTF)
+	}
+	return n, nil
+}
+
+// name returns the string at off, nil when off is outside the string
+// section.
+func (r *rawBTF) name(off uint32) []byte {
+	if uint64(off) >= uint64(len(r.strings)) {
+		return nil
+	}
+	s := r.strings[off:]
+	return s[:bytes.IndexByte(s, 0)]
+}
+
+// typeName is the name of type id.
+func (r *rawBTF) typeName(id uint32) []byte {
+	return r.name(r.order.Uint32(r.types[r.offsets[id]:]))
+}
+
+func (r *rawBTF) kindOf(id uint32) uint8 {
+	kind, _ := r.info(r.offsets[id])
+	return kind
+}
+
+// essentialName drops a ___flavour suffix, as CO-RE matches names.
+func essentialName(name []byte) []byte {
+	if i := bytes.LastIndex(name, []byte("___")); i > 0 {
+		return name[:i]
+	}
+	return name
+}
+
+// find returns the ids of the types whose kind want accepts and whose
+// name, or essential name when essential is set, is in names, ascending.
+func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint8) bool) []uint32 {
+	var ids []uint32
+	for id := uint32(1); id < uint32(len(r.offsets)); id++ {
+		off := r.offsets[id]
+		if kind, _ := r.info(off); !want(kind) {
+			continue
+		}
+		name := r.name(r.order.Uint32(r.types[off:]))
+		if len(name) == 0 {
+			continue
+		}
+		if essential {
+			name = essentialName(name)
+		}
+		if names[string(name)] {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// findFirst returns the lowest id of a type named name whose kind want
+// accepts, 0 if there is none. It compares bytes in place: a lookup is a
+// pass over the type headers, without reading every name.
+func (r *rawBTF) findFirst(name string, want func(kind uint8) bool) uint32 {
+	if name == "" {
+		return 0
+	}
+	for id := uint32(1); id < uint32(len(r.offsets)); id++ {
+		off := r.offsets[id]
+		nameOff := uint64(r.order.Uint32(r.types[off:]))
+		end := nameOff + uint64(len(name))
+		if nameOff == 0 || end >= uint64(len(r.strings)) || r.strings[end] != 0 || r.strings[nameOff] != name[0] {
+			continue
+		}
+		if string(r.strings[nameOff:end]) != name {
+			continue
+		}
+		if kind, _ := r.info(off); want(kind) {
+			return id
+		}
+	}
+	return 0
+}
+
+// refs calls f with the offset, within types, of every type id the type
+// id refers to.
+func (r *rawBTF) refs(id uint32, f func(at uint32)) {
+	off := r.offsets[id]
+	kind, vlen := r.info(off)
+	body := off + btfTypeLen
+	switch kind {
+	case kindPointer, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFuncProto, kindVar, kindDeclTag, kindTypeTag:
+		f(off + 8)
+	}
+	switch kind {
+	case kindArray:
+		f(body)
+		f(body + 4)
+	case kindStruct, kindUnion:
+		for i := range uint32(vlen) {
+			f(body + 12*i + 4)
+		}
+	case kindFuncProto:
+		for i := range uint32(vlen) {
+			f(body + 8*i + 4)
+		}
+	case kindDatasec:
+		for i := range uint32(vlen) {
+			f(body + 12*i)
+		}
+	}
+}
+
+// nameOffsets calls f with the offset, within types, of every string
+// offset the type id holds: its name, and its members', values' or
+// parameters'.
+func (r *rawBTF) nameOffsets(id uint32, f func(at uint32)) {
+	off := r.offsets[id]
+	kind, vlen := r.info(off)
+	f(off)
+	body := off + btfTypeLen
+	switch kind {
+	case kindStruct, kindUnion, kindEnum64:
+		for i := range uint32(vlen) {
+			f(body + 12*i)
+		}
+	case kindEnum, kindFuncProto:
+		for i := range uint32(vlen) {
+			f(body + 8*i)
+		}
+	}
+}
+
+// closure returns roots and the types CO-RE can reach from them,
+// ascending, with the set of those kept as shells. A struct or union
+// reached only through a pointer is a shell: its name, kind and size, no
+// members. CO-RE never descends through a pointer to compute an offset,
+// and where it compares types behind pointers (type_exists, type_size,
+// member kinds) a struct is compatible with any struct; only
+// bpf_core_type_matches compares the members behind a pointer, and its
+// objects take the whole of vmlinux. A reference to an id that does not
+// exist is an error.
+func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err error) {
+	const (
+		unseen = iota
+		shell
+		full
+	)
+	type item struct {
+		id       uint32
+		behindPt bool
+	}
+	state := make(map[uint32]uint8, 64)
+	stack := make([]item, 0, len(roots))
+	for _, id := range roots {
+		stack = append(stack, item{id, false})
+	}
+	for len(stack) > 0 {
+		it := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		id := it.id
+		if id == 0 {
+			continue
+		}
+		if id >= uint32(len(r.offsets)) {
+			return nil, nil, fmt.Errorf("reference to type %d of %d: %w", id, len(r.offsets)-1, ErrBadBTF)
+		}
+		kind := r.kindOf(id)
+		want := uint8(full)
+		if it.behindPt {
+			want = shell
+		}
+		if state[id] >= want {
+			continue
+		}
+		state[id] = want
+		if want == shell && (kind == kindStruct || kind == kindUnion) {
+			continue
+		}
+		behind := it.behindPt || kind == kindPointer
+		r.refs(id, func(at uint32) {
+			if ref := r.order.Uint32(r.types[at:]); ref != 0 {
+				stack = append(stack, item{ref, behind})
+			}
+		})
+	}
+	shells = make(map[uint32]bool)
+	ids = make([]uint32, 0, len(state))
+	for id := uint32(1); id < uint32(len(r.offsets)) && len(ids) < len(state); id++ {
+		switch state[id] {
+		case shell:
+			if kind := r.kindOf(id); kind == kindStruct || kind == kindUnion {
+				shells[id] = true
+			}
+			ids = append(ids, id)
+		case full:
+			ids = append(ids, id)
+		}
+	}
+	return ids, shells, nil
+}
+
+// extract writes a BTF blob holding only ids (a closure, ascending),
+// renumbered from 1 in the same order, with only their strings; shells
+// are written without their members. It returns the blob and the new id
+// of each old one.
+func (r *rawBTF) extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint32]uint32) {
+	newID := make(map[uint32]uint32, len(ids))
+	for i, id := range ids {
+		newID[id] = uint32(i + 1)
+	}
+	var types []byte
+	strs := []byte{0}
+	newStr := map[uint32]uint32{0: 0}
+	for _, id := range ids {
+		off := r.offsets[id]
+		end := uint32(len(r.types))
+		if int(id)+1 < len(r.offsets) {
+			end = r.offsets[id+1]
+		}
+		if shells[id] {
+			end = off + btfTypeLen
+		}
+		start := uint32(len(types))
+		types = append(types, r.types[off:end]...)
+		rec := types[start:]
+		if shells[id] {
+			// vlen 0, kind and kind_flag kept; the size stays.
+			info := r.order.Uint32(rec[4:]) &^ 0xffff
+			r.order.PutUint32(rec[4:], info)
+			r.nameOffsets(id, func(at uint32) {
+				if at-off < btfTypeLen {
+					p := rec[at-off:]
+					old := r.order.Uint32(p)
+					s, ok := newStr[old]
+					if !ok {
+						s = uint32(len(strs))
+						strs = append(append(strs, r.name(old)...), 0)
+						newStr[old] = s
+					}
+					r.order.PutUint32(p, s)
+				}
+			})
+			continue
+		}
+		r.refs(id, func(at uint32) {
+			p := rec[at-off:]
+			r.order.PutUint32(p, newID[r.order.Uint32(p)])
+		})
+		r.nameOffsets(id, func(at uint32) {
+			p := rec[at-off:]
+			old := r.order.Uint32(p)
+			s, ok := newStr[old]
+			if !ok {
+				s = uint32(len(strs))
+				strs = append(append(strs, r.name(old)...), 0)
+				newStr[old] = s
+			}
+			r.order.PutUint32(p, s)
+		})
+	}
+	out := make([]byte, btfHeaderLen, btfHeaderLen+len(types)+len(strs))
+	r.order.PutUint16(out, btfMagic)
+	out[2] = 1 // version
+	r.order.PutUint32(out[4:], btfHeaderLen)
+	r.order.PutUint32(out[8:], 0)
+	r.order.PutUint32(out[12:], uint32(len(types)))
+	r.order.PutUint32(out[16:], uint32(len(types)))
+	r.order.PutUint32(out[20:], uint32(len(strs)))
+	return append(append(out, types...), strs...), newID
+}

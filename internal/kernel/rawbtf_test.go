@@ -1,0 +1,107 @@
+package kernel
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+)
+
+// rawSeed is a small BTF blob: the fuzz seeds' target BTF, whose types
+// are structs, pointers, typedefs, enums and arrays referring to each
+// other.
+func rawSeed(t testing.TB) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../../testdata/seeds/target.btf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestRawBTFExtract: every type of a blob, copied out with what it refers
+// to, decodes to the same type under its new id; a struct behind a
+// pointer only is a shell with its name, kind and size.
+func TestRawBTFExtract(t *testing.T) {
+	data := rawSeed(t)
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := parseRawBTF(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := uint32(1); id < uint32(len(raw.offsets)); id++ {
+		want, err := spec.TypeByID(btf.TypeID(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, shells, err := raw.closure([]uint32{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob, newID := raw.extract(ids, shells)
+		small, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
+		if err != nil {
+			t.Fatalf("type %d (%s): extracted BTF: %v", id, want, err)
+		}
+		got, err := small.TypeByID(btf.TypeID(newID[id]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TypeName() != want.TypeName() {
+			t.Errorf("type %d: %s, extracted %s", id, want, got)
+		}
+		wantSize, _ := btf.Sizeof(want)
+		gotSize, _ := btf.Sizeof(got)
+		if wantSize != gotSize {
+			t.Errorf("type %d (%s): size %d, extracted %d", id, want, wantSize, gotSize)
+		}
+		if st, ok := want.(*btf.Struct); ok && !shells[id] {
+			if gst := got.(*btf.Struct); len(gst.Members) != len(st.Members) {
+				t.Errorf("type %d (%s): %d members, extracted %d", id, want, len(st.Members), len(gst.Members))
+			}
+		}
+	}
+}
+
+func TestRawBTFMalformed(t *testing.T) {
+	data := rawSeed(t)
+	for _, cut := range []int{0, 10, 24, len(data) / 2, len(data) - 1} {
+		if _, err := parseRawBTF(data[:cut]); !errors.Is(err, ErrBadBTF) {
+			t.Errorf("%d of %d bytes: %v, want ErrBadBTF", cut, len(data), err)
+		}
+	}
+}
+
+// FuzzRawBTF: any bytes either fail to parse with ErrBadBTF or can be
+// searched, closed over and extracted without a panic, and what is
+// extracted is BTF.
+func FuzzRawBTF(f *testing.F) {
+	f.Add(rawSeed(f))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		raw, err := parseRawBTF(data)
+		if err != nil {
+			if !errors.Is(err, ErrBadBTF) {
+				t.Fatalf("error without ErrBadBTF: %v", err)
+			}
+			return
+		}
+		var roots []uint32
+		for id := uint32(1); id < uint32(len(raw.offsets)) && id < 64; id++ {
+			roots = append(roots, id)
+			raw.typeName(id)
+		}
+		raw.find(map[string]bool{"a": true, "task_struct": true}, true, func(uint8) bool { return true })
+		raw.findFirst("a", func(uint8) bool { return true })
+		ids, shells, err := raw.closure(roots)
+		if err != nil {
+			return
+		}
+		blob, _ := raw.extract(ids, shells)
+		btf.LoadSpecFromReader(bytes.NewReader(blob))
+	})
+}
