@@ -141,3 +141,33 @@ var trivialObjectOnce = sync.OnceValues(func() (path, note string) {
 	}
 	return path, ""
 })
+
+// BenchmarkTools is the in-process half of cmd/compare as Go benchmarks:
+// each tool_*.o opened, wholly loaded and closed per iteration by rawload
+// and by cilium/ebpf (libbpf's side is libbpf/loader.c's -n loop).
+func BenchmarkTools(b *testing.B) {
+	requireKernel(b)
+	for _, obj := range toolObjects(b) {
+		b.Run(filepath.Base(obj), func(b *testing.B) {
+			b.Run("rawload", func(b *testing.B) { benchTool(b, func() (int, error) { return LoadRawload(obj, nil, nil) }) })
+			b.Run("cilium", func(b *testing.B) { benchTool(b, func() (int, error) { return LoadCilium(obj, nil) }) })
+		})
+	}
+}
+
+func benchTool(b *testing.B, load func() (int, error)) {
+	// The first load of a process parses the kernel's BTF (both cache
+	// it): leave it out, as cmd/compare does.
+	if _, err := load(); err != nil {
+		b.Fatal(err)
+	}
+	programs := 0
+	for b.Loop() {
+		n, err := load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		programs += n
+	}
+	b.ReportMetric(float64(programs)/float64(b.N), "progs/op")
+}
