@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -176,7 +175,7 @@ func (o *Object) startLoad() ([]*Program, error) {
 			queue = append(queue, p)
 		}
 	}
-	slices.SortStableFunc(queue, func(a, b *Program) int { return cmp.Compare(len(b.insns), len(a.insns)) })
+	sort.SliceStable(queue, func(i, j int) bool { return len(queue[i].insns) > len(queue[j].insns) })
 	return queue, nil
 }
 

@@ -153,7 +153,7 @@ func (l *linker) linkProgram(main *function) (*Program, error) {
 	for _, s := range prog.Sites {
 		prog.Maps = append(prog.Maps, s.Map)
 	}
-	sort.Ints(prog.Maps)
+	sort.Slice(prog.Maps, func(i, j int) bool { return prog.Maps[i] < prog.Maps[j] })
 	prog.Maps = slices.Compact(prog.Maps)
 	for _, index := range prog.Maps {
 		if merr := l.obj.Maps[index].Err; merr != nil && prog.Err == nil {

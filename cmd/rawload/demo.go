@@ -15,9 +15,10 @@ import (
 	"github.com/rawload/rawload/bpf"
 )
 
-// dynloadObject is testdata/dynload.o; a test checks the copy is current.
+// dynloadObject is testdata/dynload.o without its DWARF; a test checks
+// the copy is current.
 //
-//go:generate cp ../../testdata/dynload.o dynload.o
+//go:generate llvm-objcopy-19 --strip-debug --remove-section=.rel.BTF --remove-section=.rel.BTF.ext --remove-section=.llvm_addrsig ../../testdata/dynload.o dynload.o
 //go:embed dynload.o
 var dynloadObject []byte
 

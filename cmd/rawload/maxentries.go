@@ -27,7 +27,7 @@ func (s *mapSetting) String() string {
 	for name, n := range s.values {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, n))
 	}
-	sort.Strings(parts)
+	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
 	return strings.Join(parts, ",")
 }
 
