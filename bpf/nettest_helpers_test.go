@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -168,6 +169,30 @@ func sendSeq(t *testing.T, fd int, addr [4]byte, first, n int) {
 		t.Fatal(err)
 	}
 }
+
+// warmPath sends probes from tx until rx receives one, so that what a test
+// counts afterwards does not depend on how soon a fresh veth pair (or one
+// an xdp program was just attached to) passes packets on a loaded
+// machine. The probes carry sequence number probeSeq.
+func warmPath(t *testing.T, tx, rx int, addr [4]byte) {
+	t.Helper()
+	must(t, unix.SetsockoptTimeval(rx, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 100000}))
+	buf := make([]byte, 64)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		sendSeq(t, tx, addr, probeSeq, 1)
+		if _, _, err := unix.Recvfrom(rx, buf, 0); err == nil {
+			// Drain the probes still on their way.
+			for {
+				if _, _, err := unix.Recvfrom(rx, buf, unix.MSG_DONTWAIT); err != nil {
+					return
+				}
+			}
+		}
+	}
+	t.Fatalf("no probe reached %v in 5 s", addr)
+}
+
+const probeSeq = 1 << 30
 
 func trySendSeq(fd int, addr [4]byte, first, n int) error {
 	to := &unix.SockaddrInet4{Port: netTestPort, Addr: addr}
