@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -192,51 +193,37 @@ func (o *Object) loadAll(ctx context.Context, queue []*Program, tx *loadTx) []Lo
 		workers = runtime.GOMAXPROCS(0)
 	}
 	workers = min(workers, len(queue))
-	loadOne := func(i int) {
-		r := &results[i]
-		start := time.Now()
-		if err := r.Program.load(tx); err != nil {
-			r.Err = asVerifierError(r.Program, err)
-		}
-		r.Duration = time.Since(start)
-	}
-	if workers <= 1 {
-		// One worker loads on the calling goroutine: handing each load
-		// to another goroutine costs a wake-up and a futex per program.
-		for i, p := range queue {
+	// Workers take the next program from a shared counter, largest
+	// first; the calling goroutine is one of them, so one worker hands
+	// nothing to another goroutine and two hand over once.
+	var next atomic.Int64
+	work := func() {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= len(queue) {
+				return
+			}
+			r := &results[i]
 			if err := ctx.Err(); err != nil {
-				results[i].Err = fmt.Errorf("program %s: not loaded: %w", p.Name(), err)
+				r.Err = fmt.Errorf("program %s: not loaded: %w", r.Program.Name(), err)
 				continue
 			}
-			loadOne(i)
+			start := time.Now()
+			if err := r.Program.load(tx); err != nil {
+				r.Err = asVerifierError(r.Program, err)
+			}
+			r.Duration = time.Since(start)
 		}
-		return results
 	}
-	next := make(chan int)
 	var wg sync.WaitGroup
-	for range workers {
+	for range workers - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range next {
-				loadOne(i)
-			}
+			work()
 		}()
 	}
-	for i := range queue {
-		if ctx.Err() == nil {
-			select {
-			case next <- i:
-				continue
-			case <-ctx.Done():
-			}
-		}
-		for j := i; j < len(queue); j++ {
-			results[j].Err = fmt.Errorf("program %s: not loaded: %w", queue[j].Name(), ctx.Err())
-		}
-		break
-	}
-	close(next)
+	work()
 	wg.Wait()
 	return results
 }

@@ -42,15 +42,18 @@ func readObjectFile(path string) ([]byte, error) {
 	if err := checkObjectFile(path, st); err != nil {
 		return nil, err
 	}
-	// Read at most what Stat said, plus one byte to see a file that grew.
-	data, err := io.ReadAll(io.LimitReader(f, st.Size()+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > st.Size() {
+	// Read what Stat said into one buffer, with one byte more to see a
+	// file that grew: one read(2) for most objects, not a growing buffer's
+	// dozen.
+	data := make([]byte, st.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == nil:
 		return nil, fmt.Errorf("%s: changed while being read", path)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		return data[:n:n], nil
 	}
-	return data, nil
+	return nil, err
 }
 
 func checkObjectFile(path string, st os.FileInfo) error {

@@ -8,7 +8,7 @@ import (
 // BenchmarkLink links objects without CO-RE, the relocator's share of an
 // Open: ELF, BTF and ext infos read, programs linked, BTF for the kernel.
 func BenchmarkLink(b *testing.B) {
-	for _, name := range []string{"loader.o", "events.o", "legacy.o"} {
+	for _, name := range []string{"loader.o", "events.o", "legacy.o", "tool_sockfilter.o"} {
 		data, err := os.ReadFile("../testdata/" + name)
 		if err != nil {
 			b.Fatal(err)
