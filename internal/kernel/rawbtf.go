@@ -350,30 +350,11 @@ func (r *rawBTF) extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint
 		start := uint32(len(types))
 		types = append(types, r.types[off:end]...)
 		rec := types[start:]
-		if shells[id] {
-			// vlen 0, kind and kind_flag kept; the size stays.
-			info := r.order.Uint32(rec[4:]) &^ 0xffff
-			r.order.PutUint32(rec[4:], info)
-			r.nameOffsets(id, func(at uint32) {
-				if at-off < btfTypeLen {
-					p := rec[at-off:]
-					old := r.order.Uint32(p)
-					s, ok := newStr[old]
-					if !ok {
-						s = uint32(len(strs))
-						strs = append(append(strs, r.name(old)...), 0)
-						newStr[old] = s
-					}
-					r.order.PutUint32(p, s)
-				}
-			})
-			continue
-		}
-		r.refs(id, func(at uint32) {
-			p := rec[at-off:]
-			r.order.PutUint32(p, newID[r.order.Uint32(p)])
-		})
-		r.nameOffsets(id, func(at uint32) {
+		// A string offset at `at` in the original record, moved into strs.
+		moveName := func(at uint32) {
+			if at-off >= uint32(len(rec)) {
+				return // a member name of a shell, which keeps no members
+			}
 			p := rec[at-off:]
 			old := r.order.Uint32(p)
 			s, ok := newStr[old]
@@ -383,6 +364,16 @@ func (r *rawBTF) extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint
 				newStr[old] = s
 			}
 			r.order.PutUint32(p, s)
+		}
+		r.nameOffsets(id, moveName)
+		if shells[id] {
+			// vlen 0, kind and kind_flag kept; the size stays.
+			r.order.PutUint32(rec[4:], r.order.Uint32(rec[4:])&^0xffff)
+			continue
+		}
+		r.refs(id, func(at uint32) {
+			p := rec[at-off:]
+			r.order.PutUint32(p, newID[r.order.Uint32(p)])
 		})
 	}
 	out := make([]byte, btfHeaderLen, btfHeaderLen+len(types)+len(strs))
