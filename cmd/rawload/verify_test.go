@@ -142,6 +142,9 @@ func TestVerifyAllTestdata(t *testing.T) {
 		"sizes.o/sample_stack":       "--value-size stacks=N",
 		// Map element iterators are refused at load on this kernel.
 		"attach_tracing.o/iter_elems": "operation not permitted",
+		// A feature's first choice and a feature that must be undone.
+		"features.o/count_fexit": "refuses trampoline programs (fexit attaching to do_unlinkat",
+		"features.o/bad_count":   "map_value_or_null",
 	}
 	var got []verdict
 	rawloadJSON(t, &got, append([]string{"verify", "--json"}, objects...)...)
