@@ -35,6 +35,7 @@ var commands = []command{
 	{"ctl", "ctl --socket PATH status [--json] | enable NAME... | disable NAME... | reload PROGRAM... | resize MAP N | stop: drive a rawload serve", runCtl},
 	{"bench", "bench [--json] [-n RUNS] [--parallel N] [--max-entries NAME=N]... OBJ: time breakdown of loading an object", runBench},
 	{"demo", "demo: the dynamic-load scenario on an embedded object", runDemoCommand},
+	{"gen", "gen " + genSynopsis + ": typed Go bindings with the object embedded", runGen},
 	{"version", "version: module version and VCS revision", runVersion},
 }
 
