@@ -72,6 +72,9 @@ type FeatureSet struct {
 	// never held across a bpf(2) call.
 	mu     sync.Mutex
 	closed bool
+	// resume says, during Resume, which programs a predecessor's link
+	// keeps attached until it is updated to the new instance.
+	resume map[*setProgram]bool
 }
 
 // feature is a Feature of a set.
@@ -292,6 +295,11 @@ func (s *FeatureSet) Enable(ctx context.Context, names ...string) error {
 		return err
 	}
 	defer unlock(feats)
+	return s.enableLocked(ctx, feats)
+}
+
+// enableLocked enables feats, whose op locks are held.
+func (s *FeatureSet) enableLocked(ctx context.Context, feats []*feature) error {
 	s.mu.Lock()
 	closed := s.closed
 	var todo []*feature

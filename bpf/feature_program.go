@@ -55,23 +55,38 @@ func (s *FeatureSet) bringUp(sp *setProgram, tx *loadTx) error {
 		return asVerifierError(p, err)
 	}
 	took := time.Since(start)
-	opts, attach := AttachOptions{}, true
-	if s.opts.Attach != nil {
-		opts, attach = s.opts.Attach(p)
-	}
+	s.mu.Lock()
+	// A predecessor's link runs the hook until Resume switches it here.
+	keepsHook := s.resume[sp]
+	s.mu.Unlock()
 	var links []*Link
-	if attach {
-		l, err := p.AttachWith(opts)
-		if err != nil {
+	if !keepsHook {
+		var err error
+		if links, err = s.attach(p); err != nil {
 			p.Unload()
 			return err
 		}
-		links = append(links, l)
 	}
 	s.mu.Lock()
 	sp.running, sp.links, sp.loadTime, sp.loadedAt = true, links, took, time.Now()
 	s.mu.Unlock()
 	return nil
+}
+
+// attach attaches p as the set's options say.
+func (s *FeatureSet) attach(p *Program) ([]*Link, error) {
+	opts, attach := AttachOptions{}, true
+	if s.opts.Attach != nil {
+		opts, attach = s.opts.Attach(p)
+	}
+	if !attach {
+		return nil, nil
+	}
+	l, err := p.AttachWith(opts)
+	if err != nil {
+		return nil, err
+	}
+	return []*Link{l}, nil
 }
 
 // release drops one use of sp and, when that was the last, detaches

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rawload/rawload/bpf"
@@ -28,6 +31,9 @@ const (
 	serveWriteTimeout = 10 * time.Second
 	// featuresFileMax bounds the features file.
 	featuresFileMax = 1 << 20
+	// handoverDirName is where, under --pin, SIGUSR1 leaves the running
+	// programs' links and maps for the next serve.
+	handoverDirName = "rawload-handover"
 )
 
 // server is `rawload serve`: a FeatureSet and the control socket that
@@ -57,7 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.Var(&enable, "enable", "enable this feature at start (repeatable)")
 	iface := fs.String("iface", "", "network interface of xdp, tc and tcx programs")
 	cgroup := fs.String("cgroup", "", "cgroup v2 directory of cgroup and sockops programs")
-	pin := fs.String("pin", "", "bpffs directory of maps pinned by name")
+	pin := fs.String("pin", "", "bpffs directory of maps pinned by name, and where SIGUSR1 leaves the running programs for the next serve")
 	idle := fs.Int("idle", 30, "close a client silent for this many seconds")
 	parallel := addParallelFlag(fs)
 	sizes := addMaxEntriesFlag(fs)
@@ -118,8 +124,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return fail(err)
 	}
+	// SIGUSR1 hands the running programs over to the next serve with the
+	// same --pin; registered before anything runs so that it never kills.
+	leave := make(chan os.Signal, 1)
+	signal.Notify(leave, syscall.SIGUSR1)
+	defer signal.Stop(leave)
+	handover := ""
+	if *pin != "" {
+		handover = filepath.Join(*pin, handoverDirName)
+		rep, err := set.Resume(ctx, handover)
+		if err != nil {
+			set.Close()
+			return fail(err)
+		}
+		if len(rep.Features)+len(rep.Maps)+len(rep.Updated)+len(rep.Replaced)+len(rep.Dropped) > 0 {
+			fmt.Fprintf(stdout, "resumed from %s: features %s; maps %s; links updated in place %s, replaced %s; dropped %s\n", handover,
+				orDash(joinComma(rep.Features)), orDash(joinComma(rep.Maps)), orDash(joinComma(rep.Updated)), orDash(joinComma(rep.Replaced)), orDash(joinComma(rep.Dropped)))
+		}
+	}
 	ln, err := control.Listen(*socket)
 	if err != nil {
+		set.Close()
 		return fail(err)
 	}
 	sctx, stop := context.WithCancel(ctx)
@@ -139,7 +164,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		defer close(accepted)
 		s.accept(ln)
 	}()
-	<-sctx.Done()
+	handedOver := false
+	for !handedOver && sctx.Err() == nil {
+		select {
+		case <-sctx.Done():
+		case <-leave:
+			if handover == "" {
+				fmt.Fprintln(stderr, "rawload serve: SIGUSR1 leaves the programs running for the next serve, which needs --pin; still serving")
+				continue
+			}
+			if err := set.Handover(handover); err != nil {
+				fmt.Fprintf(stderr, "rawload serve: %v; still serving\n", err)
+				continue
+			}
+			handedOver = true
+		}
+	}
 	ln.Close()
 	<-accepted
 	s.mu.Lock()
@@ -149,6 +189,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	s.conns = nil
 	s.mu.Unlock()
 	s.wg.Wait()
+	if handedOver {
+		fmt.Fprintf(stdout, "handed over: the programs run on, pinned under %s for the next rawload serve --pin %s\n", handover, *pin)
+		return exitOK
+	}
 	if err := set.Close(); err != nil {
 		return fail(err)
 	}

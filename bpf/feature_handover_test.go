@@ -1,0 +1,244 @@
+package bpf
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rawload/rawload/syscall"
+)
+
+// risingCounter fails the test unless read() grows past from while
+// system calls are made.
+func risingCounter(t *testing.T, what string, from uint64, read func() uint64) uint64 {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		triggerSyscalls()
+		if n := read(); n > from {
+			return n
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: the counter stays at %d", what, from)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestFeatureHandover: a set hands its running raw tracepoint program
+// over to a successor through pins; the program counts throughout (its
+// link outlives the first set and its Object), the successor adopts the
+// counter map with its count, attaches its own instance and closes the
+// old link, and in the end nothing is left pinned or attached.
+func TestFeatureHandover(t *testing.T) {
+	checkNoLeak(t)
+	dir := bpffsDir(t)
+	opts := &Options{ReleaseUnusedMaps: true}
+	first, err := Open(testdata("features.o"), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	set1, err := NewFeatureSet([]*Object{first}, testFeatures, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set1.Close()
+	if err := set1.Enable(context.Background(), "enter"); err != nil {
+		t.Fatal(err)
+	}
+	oldLinks := runningLinks(t, set1, "count_enter")
+	if len(oldLinks) != 1 {
+		t.Fatalf("count_enter links: %v", oldLinks)
+	}
+	count := risingCounter(t, "first set", 0, func() uint64 { return lookupU64(t, first.Map("hits"), 0) })
+
+	// A directory that holds a handover already is refused, and the set
+	// runs on.
+	pending := filepath.Join(dir, handoverFeatures)
+	if err := os.Mkdir(pending, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := set1.Handover(dir); !errors.Is(err, ErrHandoverPending) {
+		t.Fatalf("handover onto a pending one: %v, want ErrHandoverPending", err)
+	}
+	if !set1.Enabled("enter") || !kernelLinkExists(t, oldLinks[0]) {
+		t.Fatal("a refused handover stopped the set")
+	}
+	os.Remove(pending)
+
+	if err := set1.Handover(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := set1.Enable(context.Background(), "exit"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("enable after handover: %v, want ErrClosed", err)
+	}
+	first.Close()
+	if !kernelLinkExists(t, oldLinks[0]) {
+		t.Fatal("the link went with the first set")
+	}
+	hits, err := LoadPinnedMap(filepath.Join(dir, handoverObjects, pinElem("features.o"), "maps", "hits"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	count = risingCounter(t, "between the two sets", count, func() uint64 { return lookupU64(t, hits, 0) })
+	hits.Close()
+
+	second := mustOpen(t, testdata("features.o"), opts)
+	set2, err := NewFeatureSet([]*Object{second}, testFeatures, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set2.Close()
+	rep, err := set2.Resume(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("resumed: %+v", rep)
+	if !slices.Equal(rep.Features, []string{"enter"}) || !slices.Contains(rep.Maps, "features.o/hits") ||
+		!slices.Equal(rep.Replaced, []string{"features.o/count_enter/0"}) || len(rep.Updated) != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	if !set2.Enabled("enter") {
+		t.Error("enter is not enabled after the resume")
+	}
+	newLinks := runningLinks(t, set2, "count_enter")
+	if len(newLinks) != 1 || newLinks[0] == oldLinks[0] {
+		t.Fatalf("count_enter links after resume: %v (old %v)", newLinks, oldLinks)
+	}
+	if !eventuallyGone(t, syscall.LinkGetFDByID, oldLinks[0]) {
+		t.Error("the predecessor's link is still attached")
+	}
+	if got := lookupU64(t, second.Map("hits"), 0); got < count {
+		t.Errorf("hits[0] = %d after the resume, was %d: the map was not adopted", got, count)
+	}
+	risingCounter(t, "second set", count, func() uint64 { return lookupU64(t, second.Map("hits"), 0) })
+	for _, sub := range []string{handoverFeatures, handoverObjects} {
+		if _, err := os.Lstat(filepath.Join(dir, sub)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left in the handover directory: %v", sub, err)
+		}
+	}
+	// Nothing to resume a second time.
+	if rep, err := set2.Resume(context.Background(), dir); err != nil || len(rep.Features) != 0 {
+		t.Errorf("second resume: %+v, %v", rep, err)
+	}
+
+	if err := set2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !eventuallyGone(t, syscall.LinkGetFDByID, newLinks[0]) {
+		t.Error("the link stays after Close")
+	}
+}
+
+// TestFeatureHandoverDropsWhatIsGone: a successor that no longer defines
+// a feature leaves it off, and its predecessor's link goes with the pin.
+func TestFeatureHandoverDropsWhatIsGone(t *testing.T) {
+	checkNoLeak(t)
+	dir := bpffsDir(t)
+	first, err := Open(testdata("features.o"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	set1, err := NewFeatureSet([]*Object{first}, testFeatures, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set1.Enable(context.Background(), "exit"); err != nil {
+		t.Fatal(err)
+	}
+	old := runningLinks(t, set1, "count_exit")
+	if err := set1.Handover(dir); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	second := mustOpen(t, testdata("features.o"), nil)
+	set2, err := NewFeatureSet([]*Object{second}, []Feature{{Name: "enter", Members: []Member{{"count_enter"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set2.Close()
+	rep, err := set2.Resume(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Features) != 0 || !slices.Contains(rep.Dropped, "feature exit") || !slices.Contains(rep.Dropped, "link features.o/count_exit/0") {
+		t.Errorf("report %+v", rep)
+	}
+	if !eventuallyGone(t, syscall.LinkGetFDByID, old[0]) {
+		t.Error("the dropped feature's link is still attached")
+	}
+	if second.Program("count_exit").FD() >= 0 {
+		t.Error("count_exit loaded for a feature this version does not have")
+	}
+}
+
+// TestFeatureHandoverUpdatesInPlace: an XDP link, which the kernel
+// switches to another program in place, is taken over as it is: the
+// successor's status shows the same link id, now running its instance.
+func TestFeatureHandoverUpdatesInPlace(t *testing.T) {
+	ns := newTestNetns(t)
+	checkNoLeak(t)
+	dir := bpffsDir(t)
+	features := []Feature{{Name: "xdp", Members: []Member{{"xdp_count"}}}}
+	opts := &FeatureSetOptions{Attach: func(*Program) (AttachOptions, bool) {
+		return AttachOptions{Interface: "lo", Netns: ns.path}, true
+	}}
+	first, err := Open(testdata("attach_net.o"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	set1, err := NewFeatureSet([]*Object{first}, features, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set1.Enable(context.Background(), "xdp"); err != nil {
+		t.Fatal(err)
+	}
+	old := runningLinks(t, set1, "xdp_count")
+	oldProg := programStatus(t, set1, "xdp_count").ID
+	if err := set1.Handover(dir); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	second := mustOpen(t, testdata("attach_net.o"), nil)
+	set2, err := NewFeatureSet([]*Object{second}, features, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set2.Close()
+	rep, err := set2.Resume(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rep.Updated, []string{"attach_net.o/xdp_count/0"}) || len(rep.Replaced) != 0 {
+		t.Errorf("report %+v", rep)
+	}
+	now := runningLinks(t, set2, "xdp_count")
+	prog := programStatus(t, set2, "xdp_count").ID
+	if !slices.Equal(now, old) || prog == oldProg || prog == 0 {
+		t.Fatalf("links %v running program %d; before the handover links %v running %d", now, prog, old, oldProg)
+	}
+	fd, err := syscall.LinkGetFDByID(now[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := syscall.LinkInfoByFD(fd)
+	closeFD(fd)
+	if err != nil || info.ProgID != prog {
+		t.Fatalf("link %d runs program %d (%v), want the successor's %d", now[0], info.ProgID, err, prog)
+	}
+	if err := set2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !eventuallyGone(t, syscall.LinkGetFDByID, now[0]) {
+		t.Error("the link stays after Close")
+	}
+}
