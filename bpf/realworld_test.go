@@ -105,4 +105,35 @@ func TestHiddenGlobalIsStatic(t *testing.T) {
 	}
 }
 
+// TestHiddenGlobalPassedThrough: hidden.o's BTF goes to the kernel as the
+// compiler wrote it (no CO-RE, no externs), with its hidden subprogram
+// marked static in place: the program verifies, returns 42, and the
+// kernel's copy of its BTF says so.
+func TestHiddenGlobalPassedThrough(t *testing.T) {
+	requireKernel(t)
+	checkNoLeak(t)
+	obj := mustOpen(t, testdata("hidden.o"), nil)
+	must(t, obj.Load(context.Background()))
+	prog := obj.Program("hidden_caller")
+	if ret, err := prog.TestRun(make([]byte, 64)); err != nil || ret != 42 {
+		t.Fatalf("hidden_caller returned %d, %v; want 42", ret, err)
+	}
+	info, err := syscall.ProgInfoByFD(prog.FD())
+	must(t, err)
+	fd, err := syscall.BTFGetFDByID(info.BTFID)
+	must(t, err)
+	data, err := syscall.BTFDataByFD(fd)
+	closeFD(fd)
+	must(t, err)
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(data))
+	must(t, err)
+	for name, want := range map[string]btf.FuncLinkage{"add_one": btf.StaticFunc, "hidden_caller": btf.GlobalFunc} {
+		var fn *btf.Func
+		must(t, spec.TypeByName(name, &fn))
+		if fn.Linkage != want {
+			t.Errorf("%s has linkage %v in the kernel, want %v", name, fn.Linkage, want)
+		}
+	}
+}
+
 func closeFD(fd int) { unix.Close(fd) }

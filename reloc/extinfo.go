@@ -19,6 +19,10 @@ import (
 // draws from: a thousand programs sharing a library would otherwise cost
 // a thousand passes over all the library's records per function.
 func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
+	if l.pass != nil {
+		l.attachRawExtInfos(prog, layout)
+		return nil
+	}
 	if l.ext == nil {
 		return nil
 	}
@@ -188,6 +192,21 @@ func (l *linker) marshalBTF() error {
 	if l.spec == nil {
 		return nil
 	}
+	if l.pass != nil {
+		for _, m := range l.obj.Maps {
+			for _, m := range []*MapSpec{m, m.Inner} {
+				if m == nil {
+					continue
+				}
+				var err error
+				if m.BTFKey, m.BTFValue, err = l.passTypeIDs(m); err != nil {
+					return fmt.Errorf("map %s: %w", m.Name, err)
+				}
+			}
+		}
+		l.obj.BTF, l.obj.btfPassed = l.pass.blob, true
+		return nil
+	}
 	b, err := l.btfBuilder()
 	if err != nil {
 		return err
@@ -211,6 +230,22 @@ func (l *linker) marshalBTF() error {
 		return fmt.Errorf("marshaling BTF: %w", err)
 	}
 	return nil
+}
+
+// passTypeIDs are the ids of a map's key and value types in the object's
+// own BTF, which the kernel gets as it is.
+func (l *linker) passTypeIDs(m *MapSpec) (key, value btf.TypeID, err error) {
+	if m.Key != nil {
+		if key, err = l.spec.TypeID(m.Key); err != nil {
+			return 0, 0, err
+		}
+	}
+	if m.Value != nil {
+		if value, err = l.spec.TypeID(m.Value); err != nil {
+			return 0, 0, err
+		}
+	}
+	return key, value, nil
 }
 
 // mapTypeIDs gives a map the ids of its key and value types in the

@@ -28,8 +28,10 @@ type function struct {
 	// err is a problem with one of its relocations, reported when a
 	// program that needs this function is loaded.
 	err error
-	// ext are its ext info records, once functionExtInfos has run.
-	ext *extInfo
+	// ext are its ext info records, once functionExtInfos has run;
+	// rawExt, once functionRawExt has, on the passthrough path.
+	ext    *extInfo
+	rawExt *rawFuncExt
 }
 
 func (fn *function) String() string {

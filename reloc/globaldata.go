@@ -64,11 +64,8 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 	if readOnly {
 		m.Flags |= uapi.FlagRdOnlyProg
 	}
-	if l.spec != nil {
-		var ds *btf.Datasec
-		if l.spec.TypeByName(sec.Name, &ds) == nil {
-			m.Value = ds
-		}
+	if ds, found, _ := l.datasec(sec.Name, true); found {
+		m.Value = ds
 	}
 	index := len(l.obj.Maps)
 	l.dataMapOf[sec.Index] = index

@@ -122,8 +122,8 @@ func (l *linker) collectBTFMaps(sec *elf.Section) error {
 	if l.spec == nil {
 		return fmt.Errorf("section .maps: %w", errNoBTF)
 	}
-	var ds *btf.Datasec
-	if err := l.spec.TypeByName(".maps", &ds); err != nil {
+	ds, _, err := l.datasec(".maps", false)
+	if err != nil {
 		return fmt.Errorf("section .maps: finding its BTF datasec: %w", err)
 	}
 	for _, vsi := range ds.Vars {

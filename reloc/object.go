@@ -23,6 +23,8 @@ type Object struct {
 	// BTF is the object's BTF in kernel wire format, to be loaded once and
 	// passed with every program; nil when the object has none.
 	BTF []byte
+	// btfPassed says BTF is the object's own .BTF, passed through.
+	btfPassed bool
 }
 
 // LinkOptions tune Link. The zero value links without a target BTF.
@@ -82,11 +84,13 @@ func LinkFile(f *elf.File, data []byte, opts *LinkOptions) (*Object, error) {
 
 // linker holds what Link needs between its steps.
 type linker struct {
-	opts    LinkOptions
-	file    *elf.File
-	obj     *Object
-	spec    *btf.Spec
-	ext     *btf.ExtInfos
+	opts LinkOptions
+	file *elf.File
+	obj  *Object
+	spec *btf.Spec
+	ext  *btf.ExtInfos
+	// pass is set when the object's BTF goes to the kernel as it is.
+	pass    *passBTF
 	builder *btf.Builder
 	target  *targetBTF
 	// kconfig maps .kconfig variables to their offsets in kconfigMap,
@@ -117,10 +121,21 @@ type mapLocation struct {
 	offset  uint64
 }
 
+// fullBTFPath makes every object take the full BTF path; tests compare
+// the two.
+var fullBTFPath = false
+
 func (l *linker) loadBTF(data []byte) error {
 	sec := l.file.Section(".BTF")
 	if sec == nil {
 		return nil
+	}
+	if p := l.newPassBTF(sec.Data); p != nil && !fullBTFPath {
+		// Raw BTF, not an ELF: cilium/ebpf decodes types lazily.
+		if spec, err := btf.LoadSpecFromReader(bytes.NewReader(p.blob)); err == nil {
+			l.spec, l.pass = spec, p
+			return nil
+		}
 	}
 	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(data))
 	if err != nil {

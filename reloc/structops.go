@@ -54,8 +54,8 @@ func (l *linker) collectStructOps(sec *elf.Section) error {
 	if sec.Name == ".struct_ops.link" || strings.HasPrefix(sec.Name, ".struct_ops.link.") {
 		flags = uapi.FlagLink
 	}
-	var ds *btf.Datasec
-	if l.spec == nil || l.spec.TypeByName(sec.Name, &ds) != nil {
+	ds, found, _ := l.datasec(sec.Name, true)
+	if !found {
 		for _, sym := range l.symbolsIn(sec) {
 			l.addStructOpsMap(&MapSpec{Name: sym.Name, Section: sec.Name, Source: MapStructOps, Type: uapi.MapTypeStructOps,
 				KeySize: 4, MaxEntries: 1, Flags: flags,

@@ -1,0 +1,138 @@
+package reloc
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/cilium/ebpf/btf"
+)
+
+// decodedExtInfo is a program's func_info and line_info with type ids and
+// string offsets resolved, for comparing what two BTF encodings say.
+type decodedExtInfo struct {
+	funcs []string // "insn name linkage"
+	lines []string // "insn file:line:col text"
+}
+
+func decodeExtInfo(t *testing.T, blob []byte, p *Program) decodedExtInfo {
+	t.Helper()
+	var d decodedExtInfo
+	if len(p.FuncInfo) == 0 && len(p.LineInfo) == 0 {
+		return d
+	}
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
+	if err != nil {
+		t.Fatalf("%s: the kernel's BTF does not decode: %v", p.Name, err)
+	}
+	bo := binary.NativeEndian
+	hdr := uint64(bo.Uint32(blob[4:]))
+	strs := blob[hdr+uint64(bo.Uint32(blob[16:])):]
+	str := func(off uint32) string {
+		s := strs[off:]
+		return string(s[:bytes.IndexByte(s, 0)])
+	}
+	for rec := p.FuncInfo; len(rec) >= 8; rec = rec[p.FuncInfoRecSize:] {
+		typ, err := spec.TypeByID(btf.TypeID(bo.Uint32(rec[4:])))
+		if err != nil {
+			t.Fatalf("%s: func_info type: %v", p.Name, err)
+		}
+		fn := typ.(*btf.Func)
+		d.funcs = append(d.funcs, fmt.Sprintf("%d %s %v", bo.Uint32(rec), fn.Name, fn.Linkage))
+	}
+	for rec := p.LineInfo; len(rec) >= 16; rec = rec[p.LineInfoRecSize:] {
+		lc := bo.Uint32(rec[12:])
+		d.lines = append(d.lines, fmt.Sprintf("%d %s:%d:%d %s", bo.Uint32(rec), str(bo.Uint32(rec[4:])), lc>>10, lc&0x3ff, str(bo.Uint32(rec[8:]))))
+	}
+	return d
+}
+
+// mapTypeName is what a map's BTF type id names in blob.
+func mapTypeName(t *testing.T, blob []byte, id btf.TypeID) string {
+	t.Helper()
+	if id == 0 {
+		return ""
+	}
+	spec, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, err := spec.TypeByID(id)
+	if err != nil {
+		t.Fatalf("type %d: %v", id, err)
+	}
+	size, _ := btf.Sizeof(typ)
+	return fmt.Sprintf("%T %s %d", typ, typ.TypeName(), size)
+}
+
+// TestPassBTFMatchesFullPath links every object of this repository and of
+// cilium/ebpf both ways: with the object's BTF passed through and with it
+// decoded and encoded again. Instructions, errors, maps, and what every
+// func_info and line_info record says must be the same; only type ids and
+// string offsets may differ. The objects this repository's tools stand
+// for must take the passthrough.
+func TestPassBTFMatchesFullPath(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.o"))
+	paths = append(paths, peerObjects(t)...)
+	mustPass := []string{"tool_sockfilter.o", "tool_xdp_filter.o", "loader.o", "events.o", "hidden.o", "subsections.o", "sizes.o", "reload.o"}
+	passed := 0
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(path)
+		link := func(full bool) (*Object, error) {
+			defer func(was bool) { fullBTFPath = was }(fullBTFPath)
+			fullBTFPath = full
+			return Link(data, nil)
+		}
+		pass, perr := link(false)
+		full, ferr := link(true)
+		if fmt.Sprint(perr) != fmt.Sprint(ferr) {
+			t.Errorf("%s: passthrough: %v; full path: %v", name, perr, ferr)
+			continue
+		}
+		if perr != nil {
+			continue
+		}
+		took := pass.btfPassed
+		if took {
+			passed++
+		} else if slices.Contains(mustPass, name) {
+			t.Errorf("%s: not passed through", name)
+		}
+		if len(pass.Programs) != len(full.Programs) || len(pass.Maps) != len(full.Maps) {
+			t.Errorf("%s: %d programs, %d maps passed through; %d, %d on the full path", name, len(pass.Programs), len(pass.Maps), len(full.Programs), len(full.Maps))
+			continue
+		}
+		for i, pp := range pass.Programs {
+			fp := full.Programs[i]
+			if pp.Name != fp.Name || !bytes.Equal(pp.Insns, fp.Insns) || fmt.Sprint(pp.Err) != fmt.Sprint(fp.Err) {
+				t.Errorf("%s: program %s differs between the paths (%v / %v)", name, pp.Name, pp.Err, fp.Err)
+				continue
+			}
+			pd, fd := decodeExtInfo(t, pass.BTF, pp), decodeExtInfo(t, full.BTF, fp)
+			if !slices.Equal(pd.funcs, fd.funcs) {
+				t.Errorf("%s: %s: func_info %v passed through, %v on the full path", name, pp.Name, pd.funcs, fd.funcs)
+			}
+			if !slices.Equal(pd.lines, fd.lines) {
+				t.Errorf("%s: %s: line_info differs: %d records passed through, %d on the full path", name, pp.Name, len(pd.lines), len(fd.lines))
+			}
+		}
+		for i, pm := range pass.Maps {
+			fm := full.Maps[i]
+			if pk, fk := mapTypeName(t, pass.BTF, pm.BTFKey), mapTypeName(t, full.BTF, fm.BTFKey); pk != fk {
+				t.Errorf("%s: map %s key %q passed through, %q on the full path", name, pm.Name, pk, fk)
+			}
+			if pv, fv := mapTypeName(t, pass.BTF, pm.BTFValue), mapTypeName(t, full.BTF, fm.BTFValue); pv != fv {
+				t.Errorf("%s: map %s value %q passed through, %q on the full path", name, pm.Name, pv, fv)
+			}
+		}
+	}
+	t.Logf("%d of %d objects passed their BTF through", passed, len(paths))
+}
