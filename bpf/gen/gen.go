@@ -83,6 +83,9 @@ func newGenerator(data []byte, opts Options) (*generator, error) {
 	if opts.Package == "" || opts.ObjectFile == "" {
 		return nil, errors.New("gen: Options.Package and Options.ObjectFile are required")
 	}
+	if !isPackageName(opts.Package) {
+		return nil, fmt.Errorf("gen: package name %q is not a Go identifier", opts.Package)
+	}
 	obj := path.Base(opts.ObjectFile)
 	if opts.Name == "" {
 		opts.Name = goName(strings.TrimSuffix(obj, path.Ext(obj)))
@@ -235,6 +238,11 @@ func (g *generator) namedType(name string) error {
 	types, _ := g.btf.AnyTypesByName(bare)
 	var found []btf.Type
 	for _, t := range types {
+		if t.TypeName() != bare {
+			// A CO-RE flavor, task_struct___old for task_struct, that
+			// the lookup may let through.
+			continue
+		}
 		switch t.(type) {
 		case *btf.Struct:
 			if kind == "" || kind == "struct" {

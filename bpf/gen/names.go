@@ -1,6 +1,9 @@
 package gen
 
-import "strconv"
+import (
+	"strconv"
+	"strings"
+)
 
 // goName turns a C identifier into an exported Go one: each word (a
 // run of letters and digits between '_', '.' or '-') starts with a
@@ -44,6 +47,25 @@ func goName(c string) string {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// goKeywords are the words a package cannot be named.
+const goKeywords = " break case chan const continue default defer else fallthrough for func go goto if import interface map package range return select struct switch type var "
+
+// isPackageName says whether name can follow package in a Go file: an
+// identifier, not a keyword or _. Letters beyond ASCII are left to the
+// compiler, which knows Unicode's tables.
+func isPackageName(name string) bool {
+	if name == "" || name == "_" || isDigit(name[0]) || strings.Contains(goKeywords, " "+name+" ") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || isDigit(c) || c == '_' || c >= 0x80) {
+			return false
+		}
+	}
+	return true
+}
 
 // hasLower says whether the word starting s has a lower-case letter.
 func hasLower(s string) bool {

@@ -3,6 +3,7 @@ package gen
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -109,6 +110,9 @@ func (g *generator) goType(t btf.Type, ctx string, depth int) (string, uint32, u
 		elem, size, align, err := g.goType(t.Type, ctx, depth+1)
 		if err != nil {
 			return "", 0, 0, err
+		}
+		if uint64(size)*uint64(t.Nelems) > math.MaxUint32 {
+			return "", 0, 0, fmt.Errorf("array of %d elements of %d bytes: too large", t.Nelems, size)
 		}
 		return "[" + strconv.FormatUint(uint64(t.Nelems), 10) + "]" + elem, size * t.Nelems, align, nil
 	case *btf.Struct, *btf.Union, *btf.Enum:
@@ -234,7 +238,7 @@ func (g *generator) declare(t btf.Type, typedef, ctx string, depth int) (*decl, 
 	case *btf.Union:
 		err = g.structDecl(d, t.Members, t.Size, true, depth)
 	case *btf.Enum:
-		g.enumDecl(d, t)
+		err = g.enumDecl(d, t)
 	case *btf.Typedef:
 		d.kind = aliasDecl
 		d.alias, d.size, d.align, err = g.goType(t.Type, name, depth+1)
@@ -245,7 +249,12 @@ func (g *generator) declare(t btf.Type, typedef, ctx string, depth int) (*decl, 
 	return d, nil
 }
 
-func (g *generator) enumDecl(d *decl, e *btf.Enum) {
+func (g *generator) enumDecl(d *decl, e *btf.Enum) error {
+	switch e.Size {
+	case 1, 2, 4, 8:
+	default:
+		return fmt.Errorf("%d bytes: not the size of an integer", e.Size)
+	}
 	d.kind, d.size = enumDecl, e.Size
 	d.base, _, d.align, _ = intType(e.Size, e.Signed, false)
 	for _, v := range e.Values {
@@ -257,6 +266,7 @@ func (g *generator) enumDecl(d *decl, e *btf.Enum) {
 		}
 		d.consts = append(d.consts, enumConst{g.ns.claim(g.prefix+goName(v.Name), "Value"), value})
 	}
+	return nil
 }
 
 // layout builds the fields of one struct declaration in offset order.
@@ -372,7 +382,8 @@ func (l *layout) member(m btf.Member, off btf.Bits, path string) (*field, error)
 // type is aligned for every member, and each other member is an
 // accessor returning a pointer into the same bytes. The members of an
 // anonymous struct member are accessors of their own, as C reaches
-// them.
+// them; one of them is the field instead if its alignment is larger
+// than every other member's, or if the union has no other member.
 func (l *layout) union(members []btf.Member, base btf.Bits, path string) error {
 	var fields, views []*field
 	best := -1
@@ -409,10 +420,20 @@ func (l *layout) union(members []btf.Member, base btf.Bits, path string) error {
 			best = len(fields) - 1
 		}
 	}
-	if best < 0 {
+	var chosen *field
+	if best >= 0 {
+		chosen = fields[best]
+	}
+	// A member of an anonymous struct, at whatever offset in the union,
+	// holds the bytes if the Go type would be less aligned otherwise.
+	for _, v := range views {
+		if chosen == nil || v.align > chosen.align {
+			chosen = v
+		}
+	}
+	if chosen == nil {
 		return nil
 	}
-	chosen := fields[best]
 	for _, f := range append(fields, views...) {
 		if f != chosen {
 			c := f.cPath
@@ -452,18 +473,28 @@ func (l *layout) bitfield(run **field, m btf.Member, off btf.Bits, path string) 
 		l.next = end
 	}
 	r.typ = bytesType(r.size)
-	if m.Name == "" {
-		return nil // unnamed padding bitfield
+	if m.Name == "" || m.BitfieldSize > 64 {
+		// Unnamed padding; or wider than the uint64 the accessors
+		// go through (an __int128 bitfield): only in the bytes.
+		return nil
 	}
 	typ := "uint64"
 	signed := false
 	switch t := btf.UnderlyingType(m.Type).(type) {
 	case *btf.Int:
 		signed = t.Encoding == btf.Signed
-		typ, _, _, _ = intType(t.Size, signed, false)
+		switch t.Size {
+		case 1, 2, 4, 8:
+			typ, _, _, _ = intType(t.Size, signed, false)
+		default: // __int128: the bitfield fits 64 bits
+			typ, _, _, _ = intType(8, signed, false)
+		}
 	case *btf.Enum:
 		signed = t.Signed
-		typ, _, _, _ = l.g.goType(m.Type, l.d.name+goName(m.Name), l.depth)
+		var err error
+		if typ, _, _, err = l.g.goType(m.Type, l.d.name+goName(m.Name), l.depth); err != nil {
+			return fmt.Errorf("member %s%s: %w", path, m.Name, err)
+		}
 	}
 	name := goName(m.Name)
 	r.bits = append(r.bits, bitfield{

@@ -4,6 +4,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The output is the templates below with $1..$9 replaced; templates (one
@@ -34,8 +35,9 @@ $4	"unsafe"
 
 `
 
-// $1 Objects, $2 Load function, $3 object file, $4 its base name, $5 the
-// embedded bytes, $6 the fields.
+// $1 Objects, $2 Load function, $3 object file (a //go:embed pattern), $4
+// its base name (in comments), $5 the embedded bytes, $6 the fields, $7
+// the quoted error format naming the object.
 const objectsTemplate = `// $1 holds the programs, maps and global variables of $4,
 // opened by $2. The embedded Object loads, unloads and closes them.
 type $1 struct {
@@ -51,25 +53,25 @@ var $5 []byte
 func $2(opts *bpf.Options) (*$1, error) {
 	obj, err := bpf.OpenBytes($5, opts)
 	if err != nil {
-		return nil, fmt.Errorf("$4: %w", err)
+		return nil, fmt.Errorf($7, err)
 	}
 	o := &$1{Object: obj}
 `
 
 // fieldTemplates fill an Objects field: $1 field, $2 C name quoted, $3
-// object base name, $4 wrapper.
+// the quoted error format naming the object, $4 wrapper.
 var fieldTemplates = map[string]string{
 	"program":     "\to.$1 = obj.Program($2)\n",
 	"map":         "\to.$1 = obj.Map($2)\n",
 	"map wrapper": "\to.$1 = $4{obj.Map($2)}\n",
 	"variable": `	if o.$1, err = obj.Variable($2); err != nil {
 		obj.Close()
-		return nil, fmt.Errorf("$3: %w", err)
+		return nil, fmt.Errorf($3, err)
 	}
 `,
 	"variable wrapper": `	if o.$1.Variable, err = obj.Variable($2); err != nil {
 		obj.Close()
-		return nil, fmt.Errorf("$3: %w", err)
+		return nil, fmt.Errorf($3, err)
 	}
 `,
 }
@@ -235,7 +237,7 @@ func (g *generator) write() []byte {
 			iter = "\t\"iter\"\n"
 		}
 	}
-	expand(w, headerTemplate, cmd, archs, g.opts.Package, iter)
+	expand(w, headerTemplate, commentText(cmd), archs, g.opts.Package, iter)
 
 	var fields strings.Builder
 	cols := make([]string, 0, len(g.fields))
@@ -246,22 +248,24 @@ func (g *generator) write() []byte {
 		fields.WriteByte('\n')
 		writeColumns(&fields, cols)
 	}
-	expand(w, objectsTemplate, g.objects, g.load, g.opts.ObjectFile, obj, g.data, fields.String())
+	// The object's name in an error: a format string, so a % is doubled.
+	errFormat := strconv.Quote(strings.ReplaceAll(obj, "%", "%%") + ": %w")
+	expand(w, objectsTemplate, g.objects, g.load, embedPattern(g.opts.ObjectFile), commentText(obj), g.data, fields.String(), errFormat)
 	for _, f := range g.fields {
 		tmpl := fieldTemplates[f.kind]
 		if f.wrapper != "" {
 			tmpl = fieldTemplates[f.kind+" wrapper"]
 		}
-		expand(w, tmpl, f.name, strconv.Quote(f.cName), obj, f.wrapper)
+		expand(w, tmpl, f.name, strconv.Quote(f.cName), errFormat, f.wrapper)
 	}
 	w.WriteString("\treturn o, nil\n}\n")
 	for _, f := range g.fields {
 		switch {
 		case f.wrapper == "":
 		case f.kind == "map":
-			expand(w, mapTemplate, f.wrapper, f.cName, f.key, f.value, g.bytesFn)
+			expand(w, mapTemplate, f.wrapper, commentText(f.cName), f.key, f.value, g.bytesFn)
 		default:
-			expand(w, variableTemplate, f.wrapper, f.cName, f.value, g.bytesFn)
+			expand(w, variableTemplate, f.wrapper, commentText(f.cName), f.value, g.bytesFn)
 		}
 	}
 	bitfields := false
@@ -297,12 +301,12 @@ func (f *objectField) goType() string {
 func (g *generator) writeDecl(w *strings.Builder, d *decl) (bitfields bool) {
 	switch d.kind {
 	case aliasDecl:
-		expand(w, "\n// $1 is $2.\ntype $1 = $3\n", d.name, d.cName, d.alias)
+		expand(w, "\n// $1 is $2.\ntype $1 = $3\n", d.name, commentText(d.cName), d.alias)
 		return false
 	case enumDecl:
-		expand(w, "\n// $1 is $2.\ntype $1 $3\n", d.name, d.cName, d.base)
+		expand(w, "\n// $1 is $2.\ntype $1 $3\n", d.name, commentText(d.cName), d.base)
 		if len(d.consts) > 0 {
-			expand(w, "\n// The values of $1.\nconst (\n", d.cName)
+			expand(w, "\n// The values of $1.\nconst (\n", commentText(d.cName))
 			cols := make([]string, 0, 2*len(d.consts))
 			for _, c := range d.consts {
 				cols = append(cols, c.name, d.name+" = "+c.value)
@@ -312,7 +316,7 @@ func (g *generator) writeDecl(w *strings.Builder, d *decl) (bitfields bool) {
 		}
 		return false
 	}
-	expand(w, "\n// $1 is $2, $3 bytes.\ntype $1 struct", d.name, d.cName, strconv.FormatUint(uint64(d.size), 10))
+	expand(w, "\n// $1 is $2, $3 bytes.\ntype $1 struct", d.name, commentText(d.cName), strconv.FormatUint(uint64(d.size), 10))
 	if len(d.fields) == 0 {
 		w.WriteString("{}\n")
 		return false
@@ -326,7 +330,7 @@ func (g *generator) writeDecl(w *strings.Builder, d *decl) (bitfields bool) {
 	w.WriteString("}\n")
 	for _, f := range d.fields {
 		for _, v := range f.views {
-			expand(w, viewTemplate, d.name, v.name, v.cName, v.typ, strconv.FormatUint(uint64(v.off), 10), f.name)
+			expand(w, viewTemplate, d.name, v.name, commentText(v.cName), v.typ, strconv.FormatUint(uint64(v.off), 10), f.name)
 		}
 		for _, b := range f.bits {
 			tmpl := bitfieldTemplate
@@ -334,7 +338,7 @@ func (g *generator) writeDecl(w *strings.Builder, d *decl) (bitfields bool) {
 				tmpl = signedBitfieldTemplate
 			}
 			args := "s." + f.name + "[:], " + strconv.Itoa(int(b.off)) + ", " + strconv.Itoa(int(b.bits))
-			expand(w, tmpl, d.name, b.get, b.set, b.cName, b.typ, g.getBits, g.setBits, args, strconv.Itoa(64-int(b.bits)))
+			expand(w, tmpl, d.name, b.get, b.set, commentText(b.cName), b.typ, g.getBits, g.setBits, args, strconv.Itoa(64-int(b.bits)))
 			bitfields = true
 		}
 	}
@@ -357,4 +361,32 @@ func writeColumns(w *strings.Builder, pairs []string) {
 		w.WriteString(pairs[i+1])
 		w.WriteByte('\n')
 	}
+}
+
+// commentText is s as a line comment can hold it: itself if it is
+// printable UTF-8, else quoted. C names are input, and a newline or an
+// invalid byte in a comment would break the file.
+func commentText(s string) string {
+	if utf8.ValidString(s) {
+		printable := true
+		for _, r := range s {
+			if !strconv.IsPrint(r) {
+				printable = false
+				break
+			}
+		}
+		if printable {
+			return s
+		}
+	}
+	return strconv.Quote(s)
+}
+
+// embedPattern is the object file as a //go:embed directive names it:
+// quoted if it has a space, a quote or a byte commentText would quote.
+func embedPattern(file string) string {
+	if commentText(file) != file || strings.ContainsAny(file, " \"'`\\") {
+		return strconv.Quote(file)
+	}
+	return file
 }
