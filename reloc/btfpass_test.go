@@ -74,10 +74,20 @@ func mapTypeName(t *testing.T, blob []byte, id btf.TypeID) string {
 // decoded and encoded again. Instructions, errors, maps, and what every
 // func_info and line_info record says must be the same; only type ids and
 // string offsets may differ. The objects this repository's tools stand
-// for must take the passthrough.
+// for must take the passthrough. RAWLOAD_CORPUS names a directory of
+// more objects (*.o, at any depth) to compare.
 func TestPassBTFMatchesFullPath(t *testing.T) {
 	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.o"))
 	paths = append(paths, peerObjects(t)...)
+	// More objects, such as a corpus of real tools built elsewhere.
+	if dir := os.Getenv("RAWLOAD_CORPUS"); dir != "" {
+		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Ext(path) == ".o" {
+				paths = append(paths, path)
+			}
+			return nil
+		})
+	}
 	mustPass := []string{"tool_sockfilter.o", "tool_xdp_filter.o", "loader.o", "events.o", "hidden.o", "subsections.o", "sizes.o", "reload.o"}
 	passed := 0
 	for _, path := range paths {
