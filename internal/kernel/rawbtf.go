@@ -18,12 +18,20 @@ import (
 // standing in for vmlinux may be anything.
 type rawBTF struct {
 	order   binary.ByteOrder
+	little  bool // order is little-endian
 	types   []byte
 	strings []byte
-	// offsets[id] is where type id starts in types; offsets[0], void, is
-	// unused.
-	offsets []uint32
+	// count is the number of type ids, void's included.
+	count uint32
+	// every[k] is where type id k*idStride+1 starts in types: the rest
+	// are found by walking from there. An offset per type would take
+	// 4 bytes for each of vmlinux's ~126,000 types, most of a fresh
+	// process's heap.
+	every []uint32
 }
+
+// idStride is how many types apart rawBTF records where a type starts.
+const idStride = 16
 
 // ErrBadBTF marks BTF bytes that contradict themselves.
 var ErrBadBTF = errors.New("malformed BTF")
@@ -82,55 +90,115 @@ func parseRawBTF(data []byte) (*rawBTF, error) {
 	if typeOff+typeLen > uint64(len(body)) || strOff+strLen > uint64(len(body)) || strLen == 0 {
 		return nil, fmt.Errorf("type section %d+%d, string section %d+%d in %d bytes: %w", typeOff, typeLen, strOff, strLen, len(body), ErrBadBTF)
 	}
-	r := &rawBTF{order: order, types: body[typeOff : typeOff+typeLen], strings: body[strOff : strOff+strLen]}
+	r := &rawBTF{order: order, little: order == binary.ByteOrder(binary.LittleEndian), types: body[typeOff : typeOff+typeLen], strings: body[strOff : strOff+strLen]}
 	if r.strings[len(r.strings)-1] != 0 {
 		return nil, fmt.Errorf("string section not NUL-terminated: %w", ErrBadBTF)
 	}
-	r.offsets = make([]uint32, 1, len(r.types)/32+1)
+	r.count = 1
 	for off := uint64(0); off < uint64(len(r.types)); {
-		if len(r.offsets) >= maxRawBTFTypes {
+		if r.count >= maxRawBTFTypes {
 			return nil, fmt.Errorf("more than %d types: %w", maxRawBTFTypes, ErrBadBTF)
 		}
 		if off+btfTypeLen > uint64(len(r.types)) {
-			return nil, fmt.Errorf("type %d at %d: truncated: %w", len(r.offsets), off, ErrBadBTF)
+			return nil, fmt.Errorf("type %d at %d: truncated: %w", r.count, off, ErrBadBTF)
 		}
 		n, err := r.typeLen(uint32(off))
 		if err != nil {
-			return nil, fmt.Errorf("type %d at %d: %w", len(r.offsets), off, err)
+			return nil, fmt.Errorf("type %d at %d: %w", r.count, off, err)
 		}
-		r.offsets = append(r.offsets, uint32(off))
+		if (r.count-1)%idStride == 0 {
+			r.every = append(r.every, uint32(off))
+		}
+		r.count++
 		off += n
 		if off > uint64(len(r.types)) {
-			return nil, fmt.Errorf("type %d: extends past the type section: %w", len(r.offsets)-1, ErrBadBTF)
+			return nil, fmt.Errorf("type %d: extends past the type section: %w", r.count-1, ErrBadBTF)
 		}
 	}
 	return r, nil
 }
 
+// offset is where type id (1 to count-1) starts in types.
+func (r *rawBTF) offset(id uint32) uint32 {
+	off := r.every[(id-1)/idStride]
+	for range (id - 1) % idStride {
+		off = r.next(off)
+	}
+	return off
+}
+
+// next is where the type after the one at off starts: parseRawBTF has
+// checked every record.
+func (r *rawBTF) next(off uint32) uint32 {
+	kind, vlen := r.info(off)
+	return off + uint32(recordLen(kind, vlen))
+}
+
+// each calls f with every type id from 1, where it starts and its kind,
+// in order, until f returns false.
+func (r *rawBTF) each(f func(id, off uint32, kind uint8) bool) {
+	off := uint32(0)
+	for id := uint32(1); id < r.count; id++ {
+		kind, vlen := r.info(off)
+		if !f(id, off, kind) {
+			return
+		}
+		off += uint32(recordLen(kind, vlen))
+	}
+}
+
+// u32 reads the word at off in types. The passes over every type of
+// vmlinux read several words of each: no interface call for that.
+func (r *rawBTF) u32(off uint32) uint32 {
+	b := r.types[off : off+4]
+	if r.little {
+		return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	}
+	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
+}
+
 func (r *rawBTF) info(off uint32) (kind uint8, vlen int) {
-	info := r.order.Uint32(r.types[off+4:])
+	info := r.u32(off + 4)
 	return uint8(info>>24) & 0x1f, int(info & 0xffff)
+}
+
+// recordTail is what each kind adds to the 12-byte common part of a type
+// record: a fixed part and a part per vlen item; valid marks the kinds
+// there are. A table: the passes over vmlinux size every record.
+var recordTail = func() (t [32]struct {
+	fixed, perItem uint8
+	valid          bool
+}) {
+	for _, k := range []uint8{kindPointer, kindFwd, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFloat, kindTypeTag} {
+		t[k].valid = true
+	}
+	for _, k := range []uint8{kindInt, kindVar, kindDeclTag} {
+		t[k].valid, t[k].fixed = true, 4
+	}
+	t[kindArray].valid, t[kindArray].fixed = true, 12
+	for _, k := range []uint8{kindStruct, kindUnion, kindDatasec, kindEnum64} {
+		t[k].valid, t[k].perItem = true, 12
+	}
+	for _, k := range []uint8{kindEnum, kindFuncProto} {
+		t[k].valid, t[k].perItem = true, 8
+	}
+	return t
+}()
+
+// recordLen is the length of a type record of that kind and vlen.
+func recordLen(kind uint8, vlen int) uint64 {
+	t := recordTail[kind&0x1f]
+	return btfTypeLen + uint64(t.fixed) + uint64(t.perItem)*uint64(vlen)
 }
 
 // typeLen is the length of the type record at off: the common part and
 // what its kind appends.
 func (r *rawBTF) typeLen(off uint32) (uint64, error) {
 	kind, vlen := r.info(off)
-	n := uint64(btfTypeLen)
-	switch kind {
-	case kindInt, kindVar, kindDeclTag:
-		n += 4
-	case kindArray:
-		n += 12
-	case kindStruct, kindUnion, kindDatasec, kindEnum64:
-		n += 12 * uint64(vlen)
-	case kindEnum, kindFuncProto:
-		n += 8 * uint64(vlen)
-	case kindPointer, kindFwd, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFloat, kindTypeTag:
-	default:
+	if !recordTail[kind].valid {
 		return 0, fmt.Errorf("unknown kind %d: %w", kind, ErrBadBTF)
 	}
-	return n, nil
+	return recordLen(kind, vlen), nil
 }
 
 // name returns the string at off, nil when off is outside the string
@@ -145,11 +213,11 @@ func (r *rawBTF) name(off uint32) []byte {
 
 // typeName is the name of type id.
 func (r *rawBTF) typeName(id uint32) []byte {
-	return r.name(r.order.Uint32(r.types[r.offsets[id]:]))
+	return r.name(r.u32(r.offset(id)))
 }
 
 func (r *rawBTF) kindOf(id uint32) uint8 {
-	kind, _ := r.info(r.offsets[id])
+	kind, _ := r.info(r.offset(id))
 	return kind
 }
 
@@ -165,14 +233,13 @@ func essentialName(name []byte) []byte {
 // name, or essential name when essential is set, is in names, ascending.
 func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint8) bool) []uint32 {
 	var ids []uint32
-	for id := uint32(1); id < uint32(len(r.offsets)); id++ {
-		off := r.offsets[id]
-		if kind, _ := r.info(off); !want(kind) {
-			continue
+	r.each(func(id, off uint32, kind uint8) bool {
+		if !want(kind) {
+			return true
 		}
-		name := r.name(r.order.Uint32(r.types[off:]))
+		name := r.name(r.u32(off))
 		if len(name) == 0 {
-			continue
+			return true
 		}
 		if essential {
 			name = essentialName(name)
@@ -180,7 +247,8 @@ func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint
 		if names[string(name)] {
 			ids = append(ids, id)
 		}
-	}
+		return true
+	})
 	return ids
 }
 
@@ -191,27 +259,29 @@ func (r *rawBTF) findFirst(name string, want func(kind uint8) bool) uint32 {
 	if name == "" {
 		return 0
 	}
-	for id := uint32(1); id < uint32(len(r.offsets)); id++ {
-		off := r.offsets[id]
-		nameOff := uint64(r.order.Uint32(r.types[off:]))
+	found := uint32(0)
+	r.each(func(id, off uint32, kind uint8) bool {
+		nameOff := uint64(r.u32(off))
 		end := nameOff + uint64(len(name))
 		if nameOff == 0 || end >= uint64(len(r.strings)) || r.strings[end] != 0 || r.strings[nameOff] != name[0] {
-			continue
+			return true
 		}
 		if string(r.strings[nameOff:end]) != name {
-			continue
+			return true
 		}
-		if kind, _ := r.info(off); want(kind) {
-			return id
+		if want(kind) {
+			found = id
+			return false
 		}
-	}
-	return 0
+		return true
+	})
+	return found
 }
 
 // refs calls f with the offset, within types, of every type id the type
 // id refers to.
 func (r *rawBTF) refs(id uint32, f func(at uint32)) {
-	off := r.offsets[id]
+	off := r.offset(id)
 	kind, vlen := r.info(off)
 	body := off + btfTypeLen
 	switch kind {
@@ -241,7 +311,7 @@ func (r *rawBTF) refs(id uint32, f func(at uint32)) {
 // offset the type id holds: its name, and its members', values' or
 // parameters'.
 func (r *rawBTF) nameOffsets(id uint32, f func(at uint32)) {
-	off := r.offsets[id]
+	off := r.offset(id)
 	kind, vlen := r.info(off)
 	f(off)
 	body := off + btfTypeLen
@@ -288,8 +358,8 @@ func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, 
 		if id == 0 {
 			continue
 		}
-		if id >= uint32(len(r.offsets)) {
-			return nil, nil, fmt.Errorf("reference to type %d of %d: %w", id, len(r.offsets)-1, ErrBadBTF)
+		if id >= r.count {
+			return nil, nil, fmt.Errorf("reference to type %d of %d: %w", id, r.count-1, ErrBadBTF)
 		}
 		kind := r.kindOf(id)
 		want := uint8(full)
@@ -305,24 +375,25 @@ func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, 
 		}
 		behind := it.behindPt || kind == kindPointer
 		r.refs(id, func(at uint32) {
-			if ref := r.order.Uint32(r.types[at:]); ref != 0 {
+			if ref := r.u32(at); ref != 0 {
 				stack = append(stack, item{ref, behind})
 			}
 		})
 	}
 	shells = make(map[uint32]bool)
 	ids = make([]uint32, 0, len(state))
-	for id := uint32(1); id < uint32(len(r.offsets)) && len(ids) < len(state); id++ {
+	r.each(func(id, off uint32, kind uint8) bool {
 		switch state[id] {
 		case shell:
-			if kind := r.kindOf(id); kind == kindStruct || kind == kindUnion {
+			if kind == kindStruct || kind == kindUnion {
 				shells[id] = true
 			}
 			ids = append(ids, id)
 		case full:
 			ids = append(ids, id)
 		}
-	}
+		return len(ids) < len(state)
+	})
 	return ids, shells, nil
 }
 
@@ -339,11 +410,8 @@ func (r *rawBTF) extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint
 	strs := []byte{0}
 	newStr := map[uint32]uint32{0: 0}
 	for _, id := range ids {
-		off := r.offsets[id]
-		end := uint32(len(r.types))
-		if int(id)+1 < len(r.offsets) {
-			end = r.offsets[id+1]
-		}
+		off := r.offset(id)
+		end := r.next(off)
 		if shells[id] {
 			end = off + btfTypeLen
 		}

@@ -34,7 +34,7 @@ func TestRawBTFExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id := uint32(1); id < uint32(len(raw.offsets)); id++ {
+	for id := uint32(1); id < raw.count; id++ {
 		want, err := spec.TypeByID(btf.TypeID(id))
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +91,7 @@ func FuzzRawBTF(f *testing.F) {
 			return
 		}
 		var roots []uint32
-		for id := uint32(1); id < uint32(len(raw.offsets)) && id < 64; id++ {
+		for id := uint32(1); id < raw.count && id < 64; id++ {
 			roots = append(roots, id)
 			raw.typeName(id)
 		}
