@@ -252,7 +252,7 @@ func (s *FeatureSet) Resume(ctx context.Context, dir string) (HandoverReport, er
 
 // adoptHandover makes the set's maps use the maps pinned under dir and
 // opens the pinned links, per program of the set. What this version does
-// not define is unpinned and listed as dropped.
+// not define is listed as dropped; nothing is unpinned yet.
 func (s *FeatureSet) adoptHandover(dir string, rep *HandoverReport) (map[*setProgram][]pinnedLink, error) {
 	pinned := make(map[*setProgram][]pinnedLink)
 	objDirs, err := os.ReadDir(filepath.Join(dir, handoverObjects))
@@ -288,8 +288,8 @@ func (s *FeatureSet) adoptHandover(dir string, rep *HandoverReport) (map[*setPro
 				path := filepath.Join(base, "links", pd.Name(), e.Name())
 				what := objName + "/" + progName + "/" + e.Name()
 				if sp == nil {
+					// Unpinned with the rest once the enable worked.
 					rep.Dropped = append(rep.Dropped, "link "+what)
-					os.Remove(path) // the link goes with its pin
 					continue
 				}
 				l, err := LoadPinnedLink(path)
@@ -349,8 +349,9 @@ type pinnedLink struct {
 	updatable bool
 }
 
-// adoptMap makes o's map use the map pinned at path, or drops the pin of
-// a map o does not define as it is.
+// adoptMap makes o's map use the map pinned at path, or lists it as
+// dropped when o does not define it as it is; the pin goes with the
+// others once the enable worked.
 func (s *FeatureSet) adoptMap(o *Object, path string, rep *HandoverReport) error {
 	name, _ := unpinElem(filepath.Base(path))
 	what := name
@@ -361,7 +362,7 @@ func (s *FeatureSet) adoptMap(o *Object, path string, rep *HandoverReport) error
 	}
 	if m == nil || m.Live() || handoverKeepsOut(m.spec) {
 		rep.Dropped = append(rep.Dropped, "map "+what)
-		return os.Remove(path)
+		return nil
 	}
 	fd, err := syscall.ObjGet(path, 0)
 	if err != nil {
@@ -372,7 +373,7 @@ func (s *FeatureSet) adoptMap(o *Object, path string, rep *HandoverReport) error
 	switch {
 	case errors.Is(err, ErrIncompatibleMap):
 		rep.Dropped = append(rep.Dropped, fmt.Sprintf("map %s (%v)", what, err))
-		return os.Remove(path)
+		return nil
 	case err != nil:
 		return err
 	}

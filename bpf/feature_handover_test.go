@@ -242,3 +242,60 @@ func TestFeatureHandoverUpdatesInPlace(t *testing.T) {
 		t.Error("the link stays after Close")
 	}
 }
+
+// TestFeatureHandoverFailedResume: a successor whose enable fails leaves
+// the handover as it was (the old program runs on, still pinned) and
+// nothing of its own in the kernel; the next successor takes over.
+func TestFeatureHandoverFailedResume(t *testing.T) {
+	checkNoLeak(t)
+	dir := bpffsDir(t)
+	first, err := Open(testdata("features.o"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	set1, err := NewFeatureSet([]*Object{first}, testFeatures, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set1.Enable(context.Background(), "exit"); err != nil {
+		t.Fatal(err)
+	}
+	old := runningLinks(t, set1, "count_exit")
+	if err := set1.Handover(dir); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	// This version's "exit" is a program the verifier refuses.
+	broken := mustOpen(t, testdata("features.o"), nil)
+	set2, err := NewFeatureSet([]*Object{broken}, []Feature{{Name: "exit", Members: []Member{{"bad_count"}}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := set2.Resume(context.Background(), dir); err == nil {
+		t.Fatal("resume with a program the verifier refuses worked")
+	}
+	set2.Close()
+	broken.Close()
+	if !kernelLinkExists(t, old[0]) {
+		t.Fatal("a failed resume detached the old program")
+	}
+	if _, err := os.Lstat(filepath.Join(dir, handoverFeatures, "exit")); err != nil {
+		t.Fatalf("a failed resume removed the handover: %v", err)
+	}
+
+	third := mustOpen(t, testdata("features.o"), nil)
+	set3, err := NewFeatureSet([]*Object{third}, testFeatures, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set3.Close()
+	rep, err := set3.Resume(context.Background(), dir)
+	if err != nil || !slices.Equal(rep.Features, []string{"exit"}) {
+		t.Fatalf("resume after a failed one: %+v, %v", rep, err)
+	}
+	if !eventuallyGone(t, syscall.LinkGetFDByID, old[0]) || len(runningLinks(t, set3, "count_exit")) != 1 {
+		t.Error("the third set did not take the hook over")
+	}
+}
