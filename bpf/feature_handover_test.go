@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -297,5 +299,71 @@ func TestFeatureHandoverFailedResume(t *testing.T) {
 	}
 	if !eventuallyGone(t, syscall.LinkGetFDByID, old[0]) || len(runningLinks(t, set3, "count_exit")) != 1 {
 		t.Error("the third set did not take the hook over")
+	}
+}
+
+// TestFeatureHandoverTracepoint: a tracepoint program (a perf event link)
+// counting into .bss, its target pid in .data, is handed over: the
+// successor adopts both data sections, so the getpid calls made while no
+// set ran are counted and the filter holds without being set again.
+func TestFeatureHandoverTracepoint(t *testing.T) {
+	requireTracefs(t)
+	warmPoller(t)
+	checkNoLeak(t)
+	dir := bpffsDir(t)
+	features := []Feature{{Name: "tp", Members: []Member{{"tp_getpid"}}}}
+	first, err := Open(testdata("trace.o"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	pid, err := first.Variable("target_pid")
+	must(t, err)
+	must(t, pid.Write(u32(uint32(unix.Getpid()))))
+	set1, err := NewFeatureSet([]*Object{first}, features, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, set1.Enable(context.Background(), "tp"))
+	old := runningLinks(t, set1, "tp_getpid")
+	const n = 25
+	for range n {
+		rawGetpid()
+	}
+	before := readVarU64(t, first, "getpid_hits")
+	if before < n {
+		t.Fatalf("getpid_hits = %d after %d calls", before, n)
+	}
+	must(t, set1.Handover(dir))
+	first.Close()
+	for range n {
+		rawGetpid()
+	}
+
+	second := mustOpen(t, testdata("trace.o"), nil)
+	set2, err := NewFeatureSet([]*Object{second}, features, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set2.Close()
+	rep, err := set2.Resume(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.Maps, "trace.o/.bss") || !slices.Contains(rep.Maps, "trace.o/.data") || len(rep.Replaced) != 1 {
+		t.Errorf("report %+v", rep)
+	}
+	if got := readVarU64(t, second, "getpid_hits"); got < before+n {
+		t.Errorf("getpid_hits = %d after the resume; %d before the handover and %d calls since", got, before, n)
+	}
+	if !eventuallyGone(t, syscall.LinkGetFDByID, old[0]) {
+		t.Error("the predecessor's link is still attached")
+	}
+	mid := readVarU64(t, second, "getpid_hits")
+	for range n {
+		rawGetpid()
+	}
+	if got := readVarU64(t, second, "getpid_hits"); got < mid+n {
+		t.Errorf("getpid_hits = %d, %d before %d more calls: the successor's program does not count", got, mid, n)
 	}
 }
