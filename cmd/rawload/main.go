@@ -31,7 +31,7 @@ var commands = []command{
 	{"load", "load [--json] [--prog NAME]... [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log[=full]] OBJ: load and report each program", runLoad},
 	{"verify", "verify [--json] [--parallel N] [--pin DIR] [--max-entries NAME=N]... [--log[=full]] OBJ...: verdict of every program of many objects", runVerify},
 	{"run", "run [--prog NAME]... [--iface NAME] [--cgroup PATH] [--pid PID] [--max-entries NAME=N]... [--pin DIR] [--json] OBJ: load, attach by section name, hold until SIGINT/SIGTERM", runRun},
-	{"serve", "serve --socket PATH [--features FILE] [--enable NAME]... [--iface NAME] [--cgroup PATH] [--pin DIR] [--max-entries NAME=N]... OBJ...: enable and disable feature sets live through a control socket", runServe},
+	{"serve", "serve --socket PATH [--features FILE] [--enable NAME]... [--iface NAME] [--cgroup PATH] [--pid PID] [--pin DIR] [--max-entries NAME=N]... OBJ...: enable and disable feature sets live through a control socket", runServe},
 	{"ctl", "ctl --socket PATH status [--json] | enable NAME... | disable NAME... | reload PROGRAM... | resize MAP N | stop: drive a rawload serve", runCtl},
 	{"bench", "bench [--json] [-n RUNS] [--parallel N] [--max-entries NAME=N]... OBJ: time breakdown of loading an object", runBench},
 	{"demo", "demo: the dynamic-load scenario on an embedded object", runDemoCommand},

@@ -56,13 +56,14 @@ type server struct {
 // the control socket until SIGINT, SIGTERM or a stop request; then it
 // detaches and unloads everything and exits 0.
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "--socket PATH [--features FILE] [--enable NAME]... [--iface NAME] [--cgroup PATH] [--pin DIR] [--max-entries NAME=N]... [--parallel N] [--idle SECONDS] OBJ...", stderr)
+	fs := newFlagSet("serve", "--socket PATH [--features FILE] [--enable NAME]... [--iface NAME] [--cgroup PATH] [--pid PID] [--pin DIR] [--max-entries NAME=N]... [--parallel N] [--idle SECONDS] OBJ...", stderr)
 	socket := fs.String("socket", "", "unix socket to serve the control protocol on (required)")
 	featuresFile := fs.String("features", "", `JSON file {"features": {"NAME": ["program or glob", ["first choice", "fallback"]]}}; default: one feature per program`)
 	var enable stringList
 	fs.Var(&enable, "enable", "enable this feature at start (repeatable)")
 	iface := fs.String("iface", "", "network interface of xdp, tc and tcx programs")
 	cgroup := fs.String("cgroup", "", "cgroup v2 directory of cgroup and sockops programs")
+	pid := fs.Int("pid", 0, "process uprobes and usdt probes are narrowed to; 0 for all")
 	pin := fs.String("pin", "", "bpffs directory of maps pinned by name, and where SIGUSR1 leaves the running programs for the next serve")
 	idle := fs.Int("idle", 30, "close a client silent for this many seconds")
 	parallel := addParallelFlag(fs)
@@ -116,7 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if defs == nil {
 		defs = bpf.ProgramFeatures(objs)
 	}
-	attach := bpf.AttachOptions{Interface: *iface, Cgroup: *cgroup}
+	attach := bpf.AttachOptions{Interface: *iface, Cgroup: *cgroup, PID: *pid}
 	set, err := bpf.NewFeatureSet(objs, defs, &bpf.FeatureSetOptions{
 		Parallelism: *parallel,
 		Attach:      func(*bpf.Program) (bpf.AttachOptions, bool) { return attach, true },
