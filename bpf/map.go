@@ -98,6 +98,9 @@ func (m *Map) Users() int {
 
 // Create creates the map in its slot; it is a no-op if the map is live.
 func (m *Map) Create() error {
+	if m.spec.BTFKey != 0 || m.spec.BTFValue != 0 {
+		m.obj.btf.get(m.obj.spec.BTF) // outside the Object's lock, as for programs
+	}
 	m.obj.mu.Lock()
 	defer m.obj.mu.Unlock()
 	if m.obj.closed {

@@ -53,7 +53,7 @@ func (m *Map) createLocked(tx *loadTx) error {
 	if m.spec.BTFKey != 0 || m.spec.BTFValue != 0 {
 		// Load the object's BTF outside the map's own timing; a failure
 		// shows again, and is dealt with, where the map is created.
-		m.obj.btf.fdLocked(m.obj.spec.BTF)
+		m.obj.btf.get(m.obj.spec.BTF)
 	}
 	if err := m.createInSlot(pin); err != nil {
 		return err
@@ -168,7 +168,7 @@ func createAttr(s *reloc.MapSpec) syscall.MapCreateAttr {
 // kernels refuse some types, so like libbpf it tries again without.
 func (o *Object) createWithBTF(attr *syscall.MapCreateAttr, s *reloc.MapSpec) (int, error) {
 	if s.BTFKey != 0 || s.BTFValue != 0 {
-		if btfFD, err := o.btf.fdLocked(o.spec.BTF); err == nil && btfFD > 0 {
+		if btfFD, err := o.btf.get(o.spec.BTF); err == nil && btfFD > 0 {
 			withBTF := *attr
 			withBTF.BTFFD, withBTF.BTFKeyTypeID, withBTF.BTFValueTypeID = uint32(btfFD), uint32(s.BTFKey), uint32(s.BTFValue)
 			if fd, err := syscall.MapCreate(&withBTF); err == nil {

@@ -259,11 +259,14 @@ func (p *Program) load(tx *loadTx) error {
 // lifecycle lock is held.
 func (p *Program) newInstance(tx *loadTx) (int, error) {
 	o := p.obj
+	// The first load's BTF_LOAD, outside the Object's lock; a failure
+	// shows again, and is dealt with, below.
+	o.btf.get(o.spec.BTF)
 	o.mu.Lock()
 	err := p.acquireMapsLocked(tx)
 	var btfFD int
 	if err == nil {
-		btfFD, err = o.btf.fdLocked(o.spec.BTF)
+		btfFD, err = o.btf.get(o.spec.BTF)
 		if err != nil {
 			p.releaseMapsLocked()
 		}

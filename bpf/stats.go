@@ -31,6 +31,6 @@ func (o *Object) Stats() Stats {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s := o.stats
-	s.ObjectBTF = o.btf.took
+	s.ObjectBTF = o.btf.loadTime()
 	return s
 }

@@ -99,7 +99,7 @@ func (m *Map) structOpsCreateAttr(attr *syscall.MapCreateAttr) error {
 	}
 	// The kernel takes the object's BTF along with the value type, as
 	// the proof that the object knows the struct.
-	btfFD, err := m.obj.btf.fdLocked(m.obj.spec.BTF)
+	btfFD, err := m.obj.btf.get(m.obj.spec.BTF)
 	if err != nil {
 		return fmt.Errorf("map %s: the object's BTF: %w", m.Name(), err)
 	}
