@@ -43,16 +43,20 @@ func (s *Section) String() string {
 func readSectionHeaders(data []byte, h header) ([]*Section, []uint32) {
 	sections := make([]*Section, h.shnum)
 	nameOffs := make([]uint32, h.shnum)
+	// One allocation for every header: an object has dozens of sections
+	// and is opened again and again.
+	backing := make([]Section, h.shnum)
 	for i := range sections {
 		b := data[h.shoff+uint64(i)*sectionHeaderSize:][:sectionHeaderSize]
-		sections[i] = decodeSectionHeader(i, b, h.order)
+		backing[i] = decodeSectionHeader(i, b, h.order)
+		sections[i] = &backing[i]
 		nameOffs[i] = h.order.Uint32(b[0:])
 	}
 	return sections, nameOffs
 }
 
-func decodeSectionHeader(i int, b []byte, bo binary.ByteOrder) *Section {
-	return &Section{
+func decodeSectionHeader(i int, b []byte, bo binary.ByteOrder) Section {
+	return Section{
 		Index:     i,
 		Type:      bo.Uint32(b[4:]),
 		Flags:     bo.Uint64(b[8:]),
