@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // MaxArgs is BPF_USDT_MAX_ARG_CNT: the arguments a spec has room for.
@@ -96,9 +97,9 @@ func ParseArgs(args, arch string, site Site) ([]Arg, error) {
 	var parse func(loc string) (Arg, error)
 	switch arch {
 	case "amd64":
-		parse = func(loc string) (Arg, error) { return parseX86(loc, x86Regs64, 128, site) }
+		parse = func(loc string) (Arg, error) { return parseX86(loc, x86Regs64(), 128, site) }
 	case "386":
-		parse = func(loc string) (Arg, error) { return parseX86(loc, x86Regs32, 48, site) }
+		parse = func(loc string) (Arg, error) { return parseX86(loc, x86Regs32(), 48, site) }
 	case "arm64":
 		parse = parseArm64
 	default:
@@ -182,8 +183,9 @@ func parseInt(s string) (int64, error) {
 
 // x86Regs64 maps every name of a general register, in each width, to its
 // offset in x86-64's struct pt_regs (r15, r14, r13, r12, bp, bx, r11, r10,
-// r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss).
-var x86Regs64 = func() map[string]uint16 {
+// r9, r8, ax, cx, dx, si, di, orig_ax, ip, cs, flags, sp, ss). Built on
+// first use: every rawload process links this package, few read USDT.
+var x86Regs64 = sync.OnceValue(func() map[string]uint16 {
 	m := map[string]uint16{"rip": 128}
 	for _, r := range []struct {
 		names []string
@@ -207,11 +209,11 @@ var x86Regs64 = func() map[string]uint16 {
 		m[n], m[n+"d"], m[n+"w"], m[n+"b"] = off, off, off, off
 	}
 	return m
-}()
+})
 
 // x86Regs32 is i386's struct pt_regs (bx, cx, dx, si, di, bp, ax, ds,
 // es, fs, gs, orig_ax, ip, cs, flags, sp, ss).
-var x86Regs32 = func() map[string]uint16 {
+var x86Regs32 = sync.OnceValue(func() map[string]uint16 {
 	m := map[string]uint16{"eip": 48}
 	for _, r := range []struct {
 		names []string
@@ -231,7 +233,7 @@ var x86Regs32 = func() map[string]uint16 {
 		}
 	}
 	return m
-}()
+})
 
 func x86Reg(regs map[string]uint16, s string) (uint16, error) {
 	name, ok := strings.CutPrefix(strings.TrimSpace(s), "%")
