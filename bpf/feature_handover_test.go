@@ -136,39 +136,73 @@ func TestFeatureHandover(t *testing.T) {
 	}
 }
 
+// predecessor is the first of two sets over the same object file: it has
+// the named feature enabled; prepare, if given, runs on the Object first.
+// Its Object is closed at the end of the test.
+func predecessor(t *testing.T, path string, defs []Feature, opts *FeatureSetOptions, prepare func(*Object), feature string) (*Object, *FeatureSet) {
+	t.Helper()
+	obj, err := Open(testdata(path), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { obj.Close() })
+	if prepare != nil {
+		prepare(obj)
+	}
+	set, err := NewFeatureSet([]*Object{obj}, defs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Enable(context.Background(), feature); err != nil {
+		t.Fatal(err)
+	}
+	return obj, set
+}
+
+// handOver hands set over to dir and closes its Object, as a process
+// that exits would.
+func handOver(t *testing.T, obj *Object, set *FeatureSet, dir string) {
+	t.Helper()
+	if err := set.Handover(dir); err != nil {
+		t.Fatal(err)
+	}
+	obj.Close()
+}
+
+// successor opens path again with a set over defs, closed at the end of
+// the test.
+func successor(t *testing.T, path string, defs []Feature, opts *FeatureSetOptions) (*Object, *FeatureSet) {
+	t.Helper()
+	obj := mustOpen(t, testdata(path), nil)
+	set, err := NewFeatureSet([]*Object{obj}, defs, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { set.Close() })
+	return obj, set
+}
+
+// resume resumes set from dir, failing the test if it cannot.
+func resume(t *testing.T, set *FeatureSet, dir string) HandoverReport {
+	t.Helper()
+	rep, err := set.Resume(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
 // TestFeatureHandoverDropsWhatIsGone: a successor that no longer defines
 // a feature leaves it off, and its predecessor's link goes with the pin.
 func TestFeatureHandoverDropsWhatIsGone(t *testing.T) {
 	checkNoLeak(t)
 	dir := bpffsDir(t)
-	first, err := Open(testdata("features.o"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	set1, err := NewFeatureSet([]*Object{first}, testFeatures, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := set1.Enable(context.Background(), "exit"); err != nil {
-		t.Fatal(err)
-	}
+	first, set1 := predecessor(t, "features.o", testFeatures, nil, nil, "exit")
 	old := runningLinks(t, set1, "count_exit")
-	if err := set1.Handover(dir); err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	handOver(t, first, set1, dir)
 
-	second := mustOpen(t, testdata("features.o"), nil)
-	set2, err := NewFeatureSet([]*Object{second}, []Feature{{Name: "enter", Members: []Member{{"count_enter"}}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set2.Close()
-	rep, err := set2.Resume(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second, set2 := successor(t, "features.o", []Feature{{Name: "enter", Members: []Member{{"count_enter"}}}}, nil)
+	rep := resume(t, set2, dir)
 	if len(rep.Features) != 0 || !slices.Contains(rep.Dropped, "feature exit") || !slices.Contains(rep.Dropped, "link features.o/count_exit/0") {
 		t.Errorf("report %+v", rep)
 	}
@@ -191,35 +225,13 @@ func TestFeatureHandoverUpdatesInPlace(t *testing.T) {
 	opts := &FeatureSetOptions{Attach: func(*Program) (AttachOptions, bool) {
 		return AttachOptions{Interface: "lo", Netns: ns.path}, true
 	}}
-	first, err := Open(testdata("attach_net.o"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	set1, err := NewFeatureSet([]*Object{first}, features, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := set1.Enable(context.Background(), "xdp"); err != nil {
-		t.Fatal(err)
-	}
+	first, set1 := predecessor(t, "attach_net.o", features, opts, nil, "xdp")
 	old := runningLinks(t, set1, "xdp_count")
 	oldProg := programStatus(t, set1, "xdp_count").ID
-	if err := set1.Handover(dir); err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	handOver(t, first, set1, dir)
 
-	second := mustOpen(t, testdata("attach_net.o"), nil)
-	set2, err := NewFeatureSet([]*Object{second}, features, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set2.Close()
-	rep, err := set2.Resume(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, set2 := successor(t, "attach_net.o", features, opts)
+	rep := resume(t, set2, dir)
 	if !slices.Equal(rep.Updated, []string{"attach_net.o/xdp_count/0"}) || len(rep.Replaced) != 0 {
 		t.Errorf("report %+v", rep)
 	}
@@ -251,23 +263,9 @@ func TestFeatureHandoverUpdatesInPlace(t *testing.T) {
 func TestFeatureHandoverFailedResume(t *testing.T) {
 	checkNoLeak(t)
 	dir := bpffsDir(t)
-	first, err := Open(testdata("features.o"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	set1, err := NewFeatureSet([]*Object{first}, testFeatures, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := set1.Enable(context.Background(), "exit"); err != nil {
-		t.Fatal(err)
-	}
+	first, set1 := predecessor(t, "features.o", testFeatures, nil, nil, "exit")
 	old := runningLinks(t, set1, "count_exit")
-	if err := set1.Handover(dir); err != nil {
-		t.Fatal(err)
-	}
-	first.Close()
+	handOver(t, first, set1, dir)
 
 	// This version's "exit" is a program the verifier refuses.
 	broken := mustOpen(t, testdata("features.o"), nil)
@@ -287,15 +285,9 @@ func TestFeatureHandoverFailedResume(t *testing.T) {
 		t.Fatalf("a failed resume removed the handover: %v", err)
 	}
 
-	third := mustOpen(t, testdata("features.o"), nil)
-	set3, err := NewFeatureSet([]*Object{third}, testFeatures, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set3.Close()
-	rep, err := set3.Resume(context.Background(), dir)
-	if err != nil || !slices.Equal(rep.Features, []string{"exit"}) {
-		t.Fatalf("resume after a failed one: %+v, %v", rep, err)
+	_, set3 := successor(t, "features.o", testFeatures, nil)
+	if rep := resume(t, set3, dir); !slices.Equal(rep.Features, []string{"exit"}) {
+		t.Fatalf("resume after a failed one: %+v", rep)
 	}
 	if !eventuallyGone(t, syscall.LinkGetFDByID, old[0]) || len(runningLinks(t, set3, "count_exit")) != 1 {
 		t.Error("the third set did not take the hook over")
@@ -312,19 +304,11 @@ func TestFeatureHandoverTracepoint(t *testing.T) {
 	checkNoLeak(t)
 	dir := bpffsDir(t)
 	features := []Feature{{Name: "tp", Members: []Member{{"tp_getpid"}}}}
-	first, err := Open(testdata("trace.o"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Close()
-	pid, err := first.Variable("target_pid")
-	must(t, err)
-	must(t, pid.Write(u32(uint32(unix.Getpid()))))
-	set1, err := NewFeatureSet([]*Object{first}, features, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	must(t, set1.Enable(context.Background(), "tp"))
+	first, set1 := predecessor(t, "trace.o", features, nil, func(obj *Object) {
+		pid, err := obj.Variable("target_pid")
+		must(t, err)
+		must(t, pid.Write(u32(uint32(unix.Getpid()))))
+	}, "tp")
 	old := runningLinks(t, set1, "tp_getpid")
 	const n = 25
 	for range n {
@@ -334,22 +318,13 @@ func TestFeatureHandoverTracepoint(t *testing.T) {
 	if before < n {
 		t.Fatalf("getpid_hits = %d after %d calls", before, n)
 	}
-	must(t, set1.Handover(dir))
-	first.Close()
+	handOver(t, first, set1, dir)
 	for range n {
 		rawGetpid()
 	}
 
-	second := mustOpen(t, testdata("trace.o"), nil)
-	set2, err := NewFeatureSet([]*Object{second}, features, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer set2.Close()
-	rep, err := set2.Resume(context.Background(), dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	second, set2 := successor(t, "trace.o", features, nil)
+	rep := resume(t, set2, dir)
 	if !slices.Contains(rep.Maps, "trace.o/.bss") || !slices.Contains(rep.Maps, "trace.o/.data") || len(rep.Replaced) != 1 {
 		t.Errorf("report %+v", rep)
 	}

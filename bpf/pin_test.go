@@ -9,28 +9,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/testutil"
 	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
-// bpffsDir returns a fresh directory on a bpf filesystem, mounting one at
-// /sys/fs/bpf if needed.
-func bpffsDir(t *testing.T) string {
-	t.Helper()
-	const root = "/sys/fs/bpf"
-	var st unix.Statfs_t
-	if err := unix.Statfs(root, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
-		if err := unix.Mount("bpf", root, "bpf", 0, ""); err != nil {
-			t.Fatalf("mounting bpffs at %s: %v", root, err)
-		}
-	}
-	dir, err := os.MkdirTemp(root, "rawload-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
+// bpffsDir is a fresh directory on a bpf file system.
+func bpffsDir(t *testing.T) string { return testutil.BPFFSDir(t) }
 
 // TestPinByNameShared opens one file twice with the same PinPath: both
 // Objects use one map.

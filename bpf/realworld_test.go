@@ -81,16 +81,7 @@ func TestHiddenGlobalIsStatic(t *testing.T) {
 	checkNoLeak(t)
 	obj := mustOpen(t, testdata("usdt.o"), nil)
 	must(t, obj.Load(context.Background()))
-	prog := obj.Program("usdt_probe")
-	info, err := syscall.ProgInfoByFD(prog.FD())
-	must(t, err)
-	fd, err := syscall.BTFGetFDByID(info.BTFID)
-	must(t, err)
-	data, err := syscall.BTFDataByFD(fd)
-	closeFD(fd)
-	must(t, err)
-	spec, err := btf.LoadSpecFromReader(bytes.NewReader(data))
-	must(t, err)
+	spec := kernelProgramBTF(t, obj.Program("usdt_probe"))
 	for _, name := range []string{"usdt_arg", "usdt_arg_cnt", "usdt_cookie"} {
 		var fn *btf.Func
 		must(t, spec.TypeByName(name, &fn))
@@ -118,7 +109,21 @@ func TestHiddenGlobalPassedThrough(t *testing.T) {
 	if ret, err := prog.TestRun(make([]byte, 64)); err != nil || ret != 42 {
 		t.Fatalf("hidden_caller returned %d, %v; want 42", ret, err)
 	}
-	info, err := syscall.ProgInfoByFD(prog.FD())
+	spec := kernelProgramBTF(t, prog)
+	for name, want := range map[string]btf.FuncLinkage{"add_one": btf.StaticFunc, "hidden_caller": btf.GlobalFunc} {
+		var fn *btf.Func
+		must(t, spec.TypeByName(name, &fn))
+		if fn.Linkage != want {
+			t.Errorf("%s has linkage %v in the kernel, want %v", name, fn.Linkage, want)
+		}
+	}
+}
+
+// kernelProgramBTF is the BTF the kernel holds for a loaded program, as
+// the kernel gives it back.
+func kernelProgramBTF(t *testing.T, p *Program) *btf.Spec {
+	t.Helper()
+	info, err := syscall.ProgInfoByFD(p.FD())
 	must(t, err)
 	fd, err := syscall.BTFGetFDByID(info.BTFID)
 	must(t, err)
@@ -127,13 +132,7 @@ func TestHiddenGlobalPassedThrough(t *testing.T) {
 	must(t, err)
 	spec, err := btf.LoadSpecFromReader(bytes.NewReader(data))
 	must(t, err)
-	for name, want := range map[string]btf.FuncLinkage{"add_one": btf.StaticFunc, "hidden_caller": btf.GlobalFunc} {
-		var fn *btf.Func
-		must(t, spec.TypeByName(name, &fn))
-		if fn.Linkage != want {
-			t.Errorf("%s has linkage %v in the kernel, want %v", name, fn.Linkage, want)
-		}
-	}
+	return spec
 }
 
 func closeFD(fd int) { unix.Close(fd) }

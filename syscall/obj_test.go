@@ -3,34 +3,17 @@ package syscall
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/testutil"
 	"github.com/rawload/rawload/internal/uapi"
 )
 
-const bpffsRoot = "/sys/fs/bpf"
-
-// bpffsDir returns a fresh directory in a bpf file system, mounting one at
-// /sys/fs/bpf if nothing is mounted there.
-func bpffsDir(t *testing.T) string {
-	t.Helper()
-	var st unix.Statfs_t
-	if err := unix.Statfs(bpffsRoot, &st); err != nil || uint32(st.Type) != unix.BPF_FS_MAGIC {
-		if err := unix.Mount("bpf", bpffsRoot, "bpf", 0, ""); err != nil {
-			t.Skipf("no bpf file system at %s and mounting one failed: %v", bpffsRoot, err)
-		}
-	}
-	dir, err := os.MkdirTemp(bpffsRoot, "rawload-syscall-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
+// bpffsDir is a fresh directory on a bpf file system.
+func bpffsDir(t *testing.T) string { return testutil.BPFFSDir(t) }
 
 func TestObjPinGet(t *testing.T) {
 	kernelTest(t)

@@ -12,27 +12,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rawload/rawload/internal/testutil"
 	rawsys "github.com/rawload/rawload/syscall"
 )
-
-// bpffsTestDir is a fresh directory on a bpf filesystem, mounted where
-// missing, removed with what is pinned in it at the end of the test.
-func bpffsTestDir(t *testing.T) string {
-	t.Helper()
-	const root = "/sys/fs/bpf"
-	var st unix.Statfs_t
-	if err := unix.Statfs(root, &st); err != nil || st.Type != unix.BPF_FS_MAGIC {
-		if err := unix.Mount("bpf", root, "bpf", 0, ""); err != nil {
-			t.Fatalf("mounting bpffs at %s: %v", root, err)
-		}
-	}
-	dir, err := os.MkdirTemp(root, "rawload-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
 
 // TestServeRestartKeepsLink: a serve process stopped with SIGUSR1 leaves
 // its tracepoint program attached through a pinned link, a new serve
@@ -45,7 +27,7 @@ func TestServeRestartKeepsLink(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := buildBinary(t)
-	pin := bpffsTestDir(t)
+	pin := testutil.BPFFSDir(t)
 	dir := t.TempDir()
 	features := filepath.Join(dir, "features.json")
 	if err := os.WriteFile(features, []byte(serveFeatures), 0o644); err != nil {
