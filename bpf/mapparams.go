@@ -101,7 +101,8 @@ func (m *Map) SetValueSize(n uint32) error {
 		if !userValue(s) {
 			return fmt.Errorf("a %s map's values are not the user's to size", MapType(s.Type))
 		}
-		s.ValueSize, s.Value, s.BTFValue = n, nil, 0
+		s.ValueSize = n
+		s.ForgetValueType()
 		return nil
 	})
 }

@@ -177,7 +177,7 @@ func newSpec(obj *reloc.Object) *Spec {
 			Section: v.Section,
 			Offset:  v.Offset,
 			Size:    v.Size,
-			Type:    btfTypeName(v.Type),
+			Type:    btfTypeName(v.Type()),
 		})
 	}
 	return s
@@ -224,8 +224,8 @@ func mapSpec(m *reloc.MapSpec) MapSpec {
 		MapExtra:   m.MapExtra,
 		NumaNode:   m.NumaNode,
 		Pinning:    Pinning(m.Pinning),
-		KeyType:    btfTypeName(m.Key),
-		ValueType:  btfTypeName(m.Value),
+		KeyType:    btfTypeName(m.KeyType()),
+		ValueType:  btfTypeName(m.ValueType()),
 		Err:        m.Err,
 	}
 	if m.Inner != nil {

@@ -25,7 +25,10 @@ import (
 // map definitions and global data name.
 type passBTF struct {
 	blob     []byte   // the kernel's copy: Object.BTF
+	strs     []byte   // its string section
 	typeOffs []uint32 // offset in blob of each type by id; [0] unused
+	// lazy decodes blob for whoever wants the types themselves.
+	lazy *lazySpec
 	// datasecs are the data sections' type ids by name, 0 for a name
 	// that more than one has.
 	datasecs map[string]uint32
@@ -92,17 +95,8 @@ func (l *linker) newPassBTF(raw []byte) *passBTF {
 		return nil
 	}
 	p := &passBTF{blob: bytes.Clone(raw), typeOffs: []uint32{0}, ext: ext}
-	strs := p.blob[hdrLen+strOff : hdrLen+strOff+strLen]
-	name := func(off uint32) string {
-		if uint64(off) >= uint64(len(strs)) {
-			return "\x00bad"
-		}
-		s := strs[off:]
-		if i := bytes.IndexByte(s, 0); i >= 0 {
-			return string(s[:i])
-		}
-		return "\x00bad"
-	}
+	p.strs = p.blob[hdrLen+strOff : hdrLen+strOff+strLen]
+	p.lazy = &lazySpec{blob: p.blob}
 	types := p.blob[hdrLen+typeOff : hdrLen+typeOff+typeLen]
 	var datasecs []uint32
 	for at := uint64(0); at < uint64(len(types)); {
@@ -145,10 +139,13 @@ func (l *linker) newPassBTF(raw []byte) *passBTF {
 	}
 	p.datasecs = make(map[string]uint32, len(datasecs))
 	for _, id := range datasecs {
-		if !p.fixDatasec(l, id, name) {
+		if !p.fixDatasec(l, id) {
 			return nil
 		}
-		secName := name(bo.Uint32(p.blob[p.typeOffs[id]:]))
+		secName, ok := p.name(bo.Uint32(p.blob[p.typeOffs[id]:]))
+		if !ok {
+			return nil
+		}
 		if _, dup := p.datasecs[secName]; dup {
 			id = 0
 		}
@@ -178,13 +175,16 @@ func (p *passBTF) kind(id uint32) uint32 {
 // needs them. .ksyms and .kconfig have no section; an object with them
 // has externs and never gets here, nor does one whose section or symbol
 // is missing.
-func (p *passBTF) fixDatasec(l *linker, id uint32, name func(uint32) string) bool {
+func (p *passBTF) fixDatasec(l *linker, id uint32) bool {
 	bo := binary.NativeEndian
 	t := p.blob[p.typeOffs[id]:]
 	if bo.Uint32(t[8:]) != 0 {
 		return true
 	}
-	secName := name(bo.Uint32(t))
+	secName, ok := p.name(bo.Uint32(t))
+	if !ok {
+		return false
+	}
 	sec := l.file.Section(secName)
 	if sec == nil || sec.Size > 1<<32-1 {
 		return false
@@ -198,7 +198,10 @@ func (p *passBTF) fixDatasec(l *linker, id uint32, name func(uint32) string) boo
 		if varID == 0 || uint64(varID) >= uint64(len(p.typeOffs)) || p.kind(varID) != btfKindVar {
 			return false
 		}
-		varName := name(bo.Uint32(p.blob[p.typeOffs[varID]:]))
+		varName, ok := p.name(bo.Uint32(p.blob[p.typeOffs[varID]:]))
+		if !ok {
+			return false
+		}
 		at := slices.IndexFunc(syms, func(s elf.Symbol) bool { return s.Name == varName })
 		if at < 0 || syms[at].Value > 1<<32-1 {
 			return false
@@ -218,7 +221,11 @@ func (l *linker) datasec(name string, absentOK bool) (ds *btf.Datasec, found boo
 		id, ok := l.pass.datasecs[name]
 		switch {
 		case ok && id != 0:
-			typ, err := l.spec.TypeByID(btf.TypeID(id))
+			spec, err := l.types()
+			if err != nil {
+				return nil, false, err
+			}
+			typ, err := spec.TypeByID(btf.TypeID(id))
 			if err != nil {
 				return nil, false, err
 			}
@@ -227,13 +234,23 @@ func (l *linker) datasec(name string, absentOK bool) (ds *btf.Datasec, found boo
 			return nil, false, nil
 		}
 	}
-	if l.spec == nil {
-		return nil, false, nil
+	spec, err := l.types()
+	if spec == nil {
+		return nil, false, err
 	}
-	if err := l.spec.TypeByName(name, &ds); err != nil {
+	if err := spec.TypeByName(name, &ds); err != nil {
 		return nil, false, err
 	}
 	return ds, true, nil
+}
+
+// types is the object's decoded BTF, nil without BTF. An object whose
+// BTF passes through has it decoded here, the first time it is needed.
+func (l *linker) types() (*btf.Spec, error) {
+	if l.pass != nil {
+		return l.pass.lazy.get()
+	}
+	return l.spec, nil
 }
 
 // makeStatic gives a global function of the blob static linkage, as

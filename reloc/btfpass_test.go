@@ -116,6 +116,9 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 		} else if slices.Contains(mustPass, name) {
 			t.Errorf("%s: not passed through", name)
 		}
+		if took && slices.Contains(mustPass, name) && btfDecoded(pass) {
+			t.Errorf("%s: BTF passed through but decoded while linking", name)
+		}
 		if len(pass.Programs) != len(full.Programs) || len(pass.Maps) != len(full.Maps) {
 			t.Errorf("%s: %d programs, %d maps passed through; %d, %d on the full path", name, len(pass.Programs), len(pass.Maps), len(full.Programs), len(full.Maps))
 			continue
@@ -136,6 +139,9 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 		}
 		for i, pm := range pass.Maps {
 			fm := full.Maps[i]
+			if pd, fd := describeMap(pm), describeMap(fm); pd != fd {
+				t.Errorf("%s: map passed through:\n%s\non the full path:\n%s", name, pd, fd)
+			}
 			if pk, fk := mapTypeName(t, pass.BTF, pm.BTFKey), mapTypeName(t, full.BTF, fm.BTFKey); pk != fk {
 				t.Errorf("%s: map %s key %q passed through, %q on the full path", name, pm.Name, pk, fk)
 			}
@@ -143,6 +149,55 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 				t.Errorf("%s: map %s value %q passed through, %q on the full path", name, pm.Name, pv, fv)
 			}
 		}
+		if len(pass.Variables) != len(full.Variables) {
+			t.Errorf("%s: %d variables passed through, %d on the full path", name, len(pass.Variables), len(full.Variables))
+			continue
+		}
+		for i, pv := range pass.Variables {
+			fv := full.Variables[i]
+			pd := fmt.Sprint(pv.Name, pv.Section, pv.Map, pv.Offset, pv.Size, describeType(pv.Type()))
+			fd := fmt.Sprint(fv.Name, fv.Section, fv.Map, fv.Offset, fv.Size, describeType(fv.Type()))
+			if pd != fd {
+				t.Errorf("%s: variable %s passed through, %s on the full path", name, pd, fd)
+			}
+		}
 	}
 	t.Logf("%d of %d objects passed their BTF through", passed, len(paths))
+}
+
+// btfDecoded reports whether linking decoded the BTF it passed through:
+// the objects of tools need only type ids from it.
+func btfDecoded(obj *Object) bool {
+	for _, m := range obj.Maps {
+		for _, r := range []typeRef{m.key, m.value} {
+			if r.lazy != nil && (r.lazy.spec != nil || r.lazy.err != nil) {
+				return true
+			}
+		}
+	}
+	for _, v := range obj.Variables {
+		if v.typ.lazy != nil && (v.typ.lazy.spec != nil || v.typ.lazy.err != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// describeMap says everything a map's spec holds but its BTF ids, which
+// differ between the paths: its types by kind, name and size.
+func describeMap(m *MapSpec) string {
+	if m == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s %s %v type=%d key=%d value=%d max=%d flags=%#x numa=%d extra=%d pin=%d freeze=%v contents=%x values=%v values@%d(%v) key=%s value=%s err=%v\n  inner: %s",
+		m.Name, m.Section, m.Source, m.Type, m.KeySize, m.ValueSize, m.MaxEntries, m.Flags, m.NumaNode, m.MapExtra, m.Pinning, m.Freeze,
+		m.Contents, m.Values, m.valuesOffset, m.hasValues, describeType(m.KeyType()), describeType(m.ValueType()), m.Err, describeMap(m.Inner))
+}
+
+func describeType(typ btf.Type) string {
+	if typ == nil {
+		return "none"
+	}
+	size, _ := btf.Sizeof(typ)
+	return fmt.Sprintf("%T %s %d", typ, typ.TypeName(), size)
 }

@@ -89,7 +89,7 @@ func (l *linker) collectKconfig() error {
 		MaxEntries: 1,
 		Flags:      uapi.FlagMmapable | uapi.FlagRdOnlyProg,
 		Freeze:     true,
-		Value:      ds,
+		value:      typeRef{typ: ds},
 	}
 	l.kconfig = make(map[string]uint32)
 	for _, vsi := range ds.Vars {

@@ -189,7 +189,7 @@ func (l *linker) btfBuilder() (*btf.Builder, error) {
 // marshalBTF encodes the object's BTF, with the strings the ext infos
 // added, for the running kernel.
 func (l *linker) marshalBTF() error {
-	if l.spec == nil {
+	if l.spec == nil && l.pass == nil {
 		return nil
 	}
 	if l.pass != nil {
@@ -235,30 +235,37 @@ func (l *linker) marshalBTF() error {
 // passTypeIDs are the ids of a map's key and value types in the object's
 // own BTF, which the kernel gets as it is.
 func (l *linker) passTypeIDs(m *MapSpec) (key, value btf.TypeID, err error) {
-	if m.Key != nil {
-		if key, err = l.spec.TypeID(m.Key); err != nil {
-			return 0, 0, err
-		}
+	if key, err = l.passTypeID(m.key); err != nil {
+		return 0, 0, err
 	}
-	if m.Value != nil {
-		if value, err = l.spec.TypeID(m.Value); err != nil {
-			return 0, 0, err
-		}
+	if value, err = l.passTypeID(m.value); err != nil {
+		return 0, 0, err
 	}
 	return key, value, nil
+}
+
+func (l *linker) passTypeID(r typeRef) (btf.TypeID, error) {
+	if r.typ == nil {
+		return r.id, nil
+	}
+	spec, err := l.types()
+	if err != nil {
+		return 0, err
+	}
+	return spec.TypeID(r.typ)
 }
 
 // mapTypeIDs gives a map the ids of its key and value types in the
 // object's BTF, for MAP_CREATE.
 func mapTypeIDs(b *btf.Builder, m *MapSpec) error {
 	var err error
-	if m.Key != nil {
-		if m.BTFKey, err = b.Add(m.Key); err != nil {
+	if m.key.typ != nil {
+		if m.BTFKey, err = b.Add(m.key.typ); err != nil {
 			return err
 		}
 	}
-	if m.Value != nil {
-		if m.BTFValue, err = b.Add(m.Value); err != nil {
+	if m.value.typ != nil {
+		if m.BTFValue, err = b.Add(m.value.typ); err != nil {
 			return err
 		}
 	}

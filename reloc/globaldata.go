@@ -64,14 +64,10 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 	if readOnly {
 		m.Flags |= uapi.FlagRdOnlyProg
 	}
-	if ds, found, _ := l.datasec(sec.Name, true); found {
-		m.Value = ds
-	}
+	types := l.dataVarTypes(m, sec.Name)
 	index := len(l.obj.Maps)
 	l.dataMapOf[sec.Index] = index
 	l.obj.Maps = append(l.obj.Maps, m)
-	ds, _ := m.Value.(*btf.Datasec)
-	types := datasecVarTypes(ds)
 	for _, sym := range l.symbolsIn(sec) {
 		if sym.Type != elf.STT_OBJECT {
 			continue
@@ -82,24 +78,44 @@ func (l *linker) addGlobalData(sec *elf.Section) error {
 			Map:     index,
 			Offset:  sym.Value,
 			Size:    sym.Size,
-			Type:    types[sym.Name],
+			typ:     types[sym.Name],
 		})
 	}
 	return nil
 }
 
-// datasecVarTypes maps the name of each variable of ds to its BTF type,
-// the first of that name winning. A variable missing from the map has no
-// type: objects built without BTF, and static variables clang leaves out.
-func datasecVarTypes(ds *btf.Datasec) map[string]btf.Type {
-	if ds == nil {
+// dataVarTypes gives a global data map the type of its section, and maps
+// the name of each of its variables to the variable's type, the first of
+// that name winning. A variable missing from the map has no type:
+// objects built without BTF, and static variables clang leaves out. An
+// object whose BTF passes through has the ids read as they are.
+func (l *linker) dataVarTypes(m *MapSpec, name string) map[string]typeRef {
+	if p := l.pass; p != nil {
+		id, ok := p.datasecs[name]
+		if !ok {
+			return nil
+		}
+		if vars, ok := p.datasecVars(id); ok {
+			m.value = typeRef{id: btf.TypeID(id), lazy: p.lazy}
+			types := make(map[string]typeRef, len(vars))
+			for _, v := range vars {
+				if _, dup := types[v.name]; !dup {
+					types[v.name] = typeRef{id: btf.TypeID(v.typ), lazy: p.lazy}
+				}
+			}
+			return types
+		}
+	}
+	ds, found, _ := l.datasec(name, true)
+	if !found {
 		return nil
 	}
-	types := make(map[string]btf.Type, len(ds.Vars))
+	m.value = typeRef{typ: ds}
+	types := make(map[string]typeRef, len(ds.Vars))
 	for _, vsi := range ds.Vars {
 		if v, ok := vsi.Type.(*btf.Var); ok {
 			if _, dup := types[v.Name]; !dup {
-				types[v.Name] = v.Type
+				types[v.Name] = typeRef{typ: v.Type}
 			}
 		}
 	}

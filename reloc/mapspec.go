@@ -65,13 +65,14 @@ type MapSpec struct {
 	// Freeze makes the map read-only from user space once Contents are
 	// written, as .rodata must be.
 	Freeze bool
-	// Key and Value are the BTF types of key and value, when known.
-	Key, Value btf.Type
+	// key and value are the BTF types of key and value, when known: see
+	// KeyType and ValueType.
+	key, value typeRef
 	// Inner is the template of the inner maps of a map of maps.
 	Inner *MapSpec
 	// Values are the initial elements of a map of maps or program array.
 	Values []MapValue
-	// BTFKey and BTFValue are the ids of Key and Value in Object.BTF, 0
+	// BTFKey and BTFValue are the ids of key and value in Object.BTF, 0
 	// when the map has no BTF for them.
 	BTFKey, BTFValue btf.TypeID
 	// Kconfig lists the variables of the .kconfig map.
@@ -95,6 +96,6 @@ type Variable struct {
 	Map     int // index into Object.Maps
 	Offset  uint64
 	Size    uint64
-	// Type is the variable's BTF type, nil when the object has none.
-	Type btf.Type
+	// typ is the variable's BTF type: see Type.
+	typ typeRef
 }

@@ -131,11 +131,8 @@ func (l *linker) loadBTF(data []byte) error {
 		return nil
 	}
 	if p := l.newPassBTF(sec.Data); p != nil && !fullBTFPath {
-		// Raw BTF, not an ELF: cilium/ebpf decodes types lazily.
-		if spec, err := btf.LoadSpecFromReader(bytes.NewReader(p.blob)); err == nil {
-			l.spec, l.pass = spec, p
-			return nil
-		}
+		l.pass = p
+		return nil
 	}
 	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(data))
 	if err != nil {

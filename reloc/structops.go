@@ -80,7 +80,7 @@ func (l *linker) collectStructOps(sec *elf.Section) error {
 			m.Err = fmt.Errorf("section %s: struct_ops variable %s: %d bytes at %d in a section of %d: %w", sec.Name, variable.Name, v.Size, v.Offset, len(sec.Data), ErrMalformed)
 		default:
 			m.ValueSize = st.Size
-			m.Value = st
+			m.value = typeRef{typ: st}
 			m.Contents = sec.Data[v.Offset:end]
 			m.StructOps = &StructOps{Type: st}
 			m.structOpsOffset = uint64(v.Offset)

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/cilium/ebpf/btf"
-
 	"github.com/rawload/rawload/elf"
 	"github.com/rawload/rawload/internal/uapi"
 )
@@ -29,30 +27,6 @@ type mapDef struct {
 
 func isMapOfMaps(typ uint32) bool {
 	return typ == uapi.MapTypeArrayOfMaps || typ == uapi.MapTypeHashOfMaps
-}
-
-// readValuesField reads the `values` member, an array of pointers: to an
-// inner map definition for maps of maps, the template every inner map
-// must match; to a function prototype for program arrays.
-func (m *MapSpec) readValuesField(name string, member btf.Member) error {
-	arr, ok := btf.UnderlyingType(member.Type).(*btf.Array)
-	if !ok {
-		return fmt.Errorf("%s is not an array", member.Type)
-	}
-	ptr, ok := btf.UnderlyingType(arr.Type).(*btf.Pointer)
-	if !ok {
-		return fmt.Errorf("%s is not an array of pointers", member.Type)
-	}
-	m.valuesOffset = uint64(member.Offset.Bytes())
-	m.hasValues = true
-	if def, ok := btf.UnderlyingType(ptr.Target).(*btf.Struct); ok {
-		inner, err := btfMapDef(name+".inner", def, true)
-		if err != nil {
-			return fmt.Errorf("inner map: %w", err)
-		}
-		m.Inner = inner
-	}
-	return nil
 }
 
 // collectMapValues reads the relocations of the .maps section: each is a
