@@ -23,7 +23,7 @@ func assertProgramMaps(t *testing.T, p *Program) {
 	if fd < 0 {
 		return
 	}
-	info, err := syscall.ProgInfoByFD(fd)
+	info, err := syscall.ProgInfoWithMapsByFD(fd)
 	if err != nil {
 		t.Fatalf("%s: prog info: %v", p.Name(), err)
 	}

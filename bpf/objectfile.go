@@ -3,7 +3,6 @@ package bpf
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -23,45 +22,70 @@ var ErrNotRegularFile = errors.New("not a regular file")
 // never opened, and opens without blocking in case path changed between
 // the two.
 func readObjectFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if err := checkObjectFile(path, &st); err != nil {
+		return nil, err
+	}
+	// Plain system calls, not an os.File: a regular file gains nothing
+	// from the runtime's poller, whose set-up and refused registration
+	// cost a fresh process and every Open a few system calls each.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+	}
+	if err := checkObjectFile(path, &st); err != nil {
 		return nil, err
 	}
-	if err := checkObjectFile(path, st); err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err = f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkObjectFile(path, st); err != nil {
-		return nil, err
-	}
-	// Read what Stat said into one buffer, with one byte more to see a
+	// Read what fstat said into one buffer, with one byte more to see a
 	// file that grew: one read(2) for most objects, not a growing buffer's
 	// dozen.
-	data := make([]byte, st.Size()+1)
-	n, err := io.ReadFull(f, data)
-	switch {
-	case err == nil:
-		return nil, fmt.Errorf("%s: changed while being read", path)
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return data[:n:n], nil
+	data := make([]byte, st.Size+1)
+	n := 0
+	for n < len(data) {
+		m, err := unix.Read(fd, data[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		}
+		if m == 0 {
+			return data[:n:n], nil
+		}
+		n += m
 	}
-	return nil, err
+	return nil, fmt.Errorf("%s: changed while being read", path)
 }
 
-func checkObjectFile(path string, st os.FileInfo) error {
-	if !st.Mode().IsRegular() {
-		return fmt.Errorf("%s: %w (%s)", path, ErrNotRegularFile, st.Mode().Type())
+func checkObjectFile(path string, st *unix.Stat_t) error {
+	if kind := st.Mode & unix.S_IFMT; kind != unix.S_IFREG {
+		return fmt.Errorf("%s: %w (%s)", path, ErrNotRegularFile, fileKind(kind))
 	}
-	if st.Size() > MaxObjectSize {
-		return fmt.Errorf("%s: %d bytes, more than the %d an object file may have", path, st.Size(), MaxObjectSize)
+	if st.Size > MaxObjectSize {
+		return fmt.Errorf("%s: %d bytes, more than the %d an object file may have", path, st.Size, MaxObjectSize)
 	}
 	return nil
+}
+
+func fileKind(kind uint32) string {
+	switch kind {
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFCHR:
+		return "a character device"
+	case unix.S_IFBLK:
+		return "a block device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	}
+	return fmt.Sprintf("file type %#o", kind)
 }

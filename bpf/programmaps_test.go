@@ -18,7 +18,7 @@ func TestProgramMapsMatchKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range obj.Programs() {
-		info, err := syscall.ProgInfoByFD(p.FD())
+		info, err := syscall.ProgInfoWithMapsByFD(p.FD())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -177,6 +177,9 @@ func matchSection(section string, def sectionDef) (string, bool) {
 	if !def.prefix {
 		return "", false
 	}
-	rest, ok := strings.CutPrefix(section, def.name+"/")
-	return rest, ok
+	rest, ok := strings.CutPrefix(section, def.name)
+	if !ok || !strings.HasPrefix(rest, "/") {
+		return "", false
+	}
+	return rest[1:], true
 }

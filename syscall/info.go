@@ -100,9 +100,15 @@ type ProgInfo struct {
 	AttachBTFID     uint32
 }
 
-// ProgInfoByFD describes the program behind fd. It asks twice: once for
-// the number of maps the program uses, then with room for their IDs.
-func ProgInfoByFD(fd int) (*ProgInfo, error) {
+// ProgInfoByFD describes the program behind fd, in one call: MapIDs is
+// nil.
+func ProgInfoByFD(fd int) (*ProgInfo, error) { return progInfoByFD(fd, false) }
+
+// ProgInfoWithMapsByFD is ProgInfoByFD with MapIDs filled in, which takes
+// a second call for a program that uses maps.
+func ProgInfoWithMapsByFD(fd int) (*ProgInfo, error) { return progInfoByFD(fd, true) }
+
+func progInfoByFD(fd int, mapIDs bool) (*ProgInfo, error) {
 	var info progInfo
 	if err := objInfo(fd, unsafe.Pointer(&info), unsafe.Sizeof(info)); err != nil {
 		return nil, err
@@ -111,7 +117,7 @@ func ProgInfoByFD(fd int) (*ProgInfo, error) {
 	var ids []uint32
 	// BPF_PROG_BIND_MAP can add maps between the two questions; ask again
 	// while the room was too small, a few times.
-	for n, tries := info.NrMapIDs, 0; n > 0 && tries < 3; tries++ {
+	for n, tries := info.NrMapIDs, 0; mapIDs && n > 0 && tries < 3; tries++ {
 		ids = make([]uint32, n)
 		info = progInfo{NrMapIDs: n, MapIDs: sliceAddr(ids)}
 		err := objInfo(fd, unsafe.Pointer(&info), unsafe.Sizeof(info))

@@ -162,18 +162,22 @@ func TestProgInfoMapIDs(t *testing.T) {
 
 	insns := append(ldMapFD(1, used), movImm(0, 0), exit())
 	fd, _ := loadProg(t, &ProgLoadOptions{Type: uapi.ProgTypeSocketFilter, Insns: asm(insns...), License: "GPL"})
-	info, err := ProgInfoByFD(fd)
+	info, err := ProgInfoWithMapsByFD(fd)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(info.MapIDs) != 1 || info.MapIDs[0] != usedInfo.ID {
 		t.Errorf("map IDs %v, want [%d]", info.MapIDs, usedInfo.ID)
 	}
+	// One call, without asking for the ids.
+	if plain, err := ProgInfoByFD(fd); err != nil || plain.MapIDs != nil || plain.ID != info.ID {
+		t.Errorf("ProgInfoByFD: %+v, %v; want the program without map ids", plain, err)
+	}
 
 	if err := ProgBindMap(fd, bound, 0); err != nil {
 		t.Fatal("bind map:", err)
 	}
-	info, err = ProgInfoByFD(fd)
+	info, err = ProgInfoWithMapsByFD(fd)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func waitForProgramMaps(t *testing.T, prog string) map[string]int {
 			if err != nil {
 				continue
 			}
-			info, err := syscall.ProgInfoByFD(fd)
+			info, err := syscall.ProgInfoWithMapsByFD(fd)
 			unix.Close(fd)
 			if err != nil || info.Name != prog {
 				continue
