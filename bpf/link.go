@@ -120,8 +120,10 @@ type NetfilterHook struct {
 type attacher func(p *Program, progFD int, opts *AttachOptions) (*Link, error)
 
 // attachers maps a section convention to its hook family. The families
-// live in files of their own (link_*.go) and register here.
-var attachers = map[string]attacher{}
+// live in files of their own (link_*.go) and register here, about a
+// hundred conventions: sized for them, so that every process start does
+// not grow the map several times over.
+var attachers = make(map[string]attacher, 128)
 
 func registerAttacher(fn attacher, conventions ...string) {
 	for _, c := range conventions {
