@@ -1,12 +1,12 @@
 package bpf
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,7 +151,7 @@ func (o *Object) LoadEach(ctx context.Context) ([]LoadResult, error) {
 	tx := newLoadTx()
 	results := o.loadAll(ctx, queue, tx)
 	tx.releaseUnused(o)
-	sort.Slice(results, func(i, j int) bool { return results[i].Program.index < results[j].Program.index })
+	slices.SortFunc(results, func(a, b LoadResult) int { return cmp.Compare(a.Program.index, b.Program.index) })
 	for i := range results {
 		results[i].VerifiedInsns = results[i].Program.verifiedInsns(results[i].Err)
 	}
@@ -176,7 +176,7 @@ func (o *Object) startLoad() ([]*Program, error) {
 			queue = append(queue, p)
 		}
 	}
-	sort.SliceStable(queue, func(i, j int) bool { return len(queue[i].insns) > len(queue[j].insns) })
+	slices.SortStableFunc(queue, func(a, b *Program) int { return cmp.Compare(len(b.insns), len(a.insns)) })
 	return queue, nil
 }
 

@@ -13,7 +13,7 @@ type File struct {
 
 	// relocSections maps a section index to the SHT_REL and SHT_RELA
 	// sections that apply to it; nil for a File not made by Parse.
-	relocSections map[int][]*Section
+	relocSections [][]*Section
 }
 
 // Parse reads an ELF64 relocatable BPF object. All section, symbol and

@@ -62,8 +62,9 @@ func checkRelocSection(s *Section, sections []*Section) error {
 // indexRelocSections maps each target section index to the relocation
 // sections that apply to it, in section order, so RelocationsFor does not
 // rescan the section table on every call.
-func indexRelocSections(sections []*Section) (map[int][]*Section, error) {
-	index := make(map[int][]*Section)
+func indexRelocSections(sections []*Section) ([][]*Section, error) {
+	counts := make([]int, len(sections))
+	n := 0
 	for _, s := range sections {
 		if s.Type != SHT_REL && s.Type != SHT_RELA {
 			continue
@@ -71,7 +72,22 @@ func indexRelocSections(sections []*Section) (map[int][]*Section, error) {
 		if err := checkRelocSection(s, sections); err != nil {
 			return nil, err
 		}
-		index[int(s.Info)] = append(index[int(s.Info)], s)
+		counts[s.Info]++
+		n++
+	}
+	// One array for all, each target's part capped at its own end.
+	backing := make([]*Section, 0, n)
+	index := make([][]*Section, len(sections))
+	for i, c := range counts {
+		if c > 0 {
+			index[i] = backing[len(backing) : len(backing) : len(backing)+c]
+			backing = backing[:len(backing)+c]
+		}
+	}
+	for _, s := range sections {
+		if s.Type == SHT_REL || s.Type == SHT_RELA {
+			index[s.Info] = append(index[s.Info], s)
+		}
 	}
 	return index, nil
 }

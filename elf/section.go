@@ -1,10 +1,11 @@
 package elf
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
-	"sort"
+	"slices"
 )
 
 // Section is one entry of the section header table. Data aliases the input
@@ -151,7 +152,7 @@ func checkOverlap(sections []*Section) error {
 			withData = append(withData, s)
 		}
 	}
-	sort.SliceStable(withData, func(i, j int) bool { return withData[i].Offset < withData[j].Offset })
+	slices.SortStableFunc(withData, func(a, b *Section) int { return cmp.Compare(a.Offset, b.Offset) })
 	for i := 1; i < len(withData); i++ {
 		prev, s := withData[i-1], withData[i]
 		if s.Offset < prev.Offset+prev.Size {

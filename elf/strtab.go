@@ -3,6 +3,7 @@ package elf
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // stringTable resolves offsets into an SHT_STRTAB section.
@@ -19,6 +20,9 @@ type stringTable struct {
 	nuls []int
 }
 
+// shortName is how far lookup looks for a name's end before indexing.
+const shortName = 256
+
 func newStringTable(sec *Section) *stringTable {
 	return &stringTable{sec: sec, s: string(sec.Data)}
 }
@@ -29,7 +33,14 @@ func (t *stringTable) lookup(off uint32) (string, error) {
 	if uint64(off) >= uint64(len(t.s)) {
 		return "", fmt.Errorf("offset %#x out of range of string table (%s size %#x)", off, t.sec, len(t.s))
 	}
+	// Most names end within a few bytes: look there first, and index
+	// every NUL only for a table whose strings run long, so that many
+	// names into one long string cannot cost their product.
 	if t.nuls == nil {
+		rest := t.s[off:]
+		if i := strings.IndexByte(rest[:min(len(rest), shortName)], 0); i >= 0 {
+			return rest[:i], nil
+		}
 		t.nuls = make([]int, 0, 16)
 		for i := 0; i < len(t.s); i++ {
 			if t.s[i] == 0 {

@@ -292,7 +292,7 @@ func (l *linker) rawExtInfos(btfRaw []byte) (map[string]*rawSectionExt, bool) {
 		return nil, false
 	}
 	strs := btfRaw[btfHdr+strOff : btfHdr+strOff+strLen]
-	read := func(off, size uint64, minRec uint64, add func(*rawSectionExt, rawRecord)) bool {
+	read := func(off, size uint64, minRec uint64, list func(*rawSectionExt) *[]rawRecord) bool {
 		if size == 0 {
 			return true
 		}
@@ -317,12 +317,14 @@ func (l *linker) rawExtInfos(btfRaw []byte) (map[string]*rawSectionExt, bool) {
 			if end < 0 {
 				return false
 			}
-			secName := string(strs[nameOff : nameOff+uint64(end)])
-			s := ext[secName]
+			secName := strs[nameOff : nameOff+uint64(end)]
+			s := ext[string(secName)]
 			if s == nil {
 				s = &rawSectionExt{}
-				ext[secName] = s
+				ext[string(secName)] = s
 			}
+			recList := list(s)
+			*recList = slices.Grow(*recList, int(count))
 			for i := range count {
 				rec := recs[p+i*recSize:]
 				insnOff := bo.Uint32(rec)
@@ -333,16 +335,16 @@ func (l *linker) rawExtInfos(btfRaw []byte) (map[string]*rawSectionExt, bool) {
 				for k := uint64(0); k < minRec/4-1; k++ {
 					r.rest[k] = bo.Uint32(rec[4+4*k:])
 				}
-				add(s, r)
+				*recList = append(*recList, r)
 			}
 			p += count * recSize
 		}
 		return true
 	}
 	ok := read(uint64(bo.Uint32(data[8:])), uint64(bo.Uint32(data[12:])), uint64(btf.FuncInfoSize),
-		func(s *rawSectionExt, r rawRecord) { s.funcs = append(s.funcs, r) }) &&
+		func(s *rawSectionExt) *[]rawRecord { return &s.funcs }) &&
 		read(uint64(bo.Uint32(data[16:])), uint64(bo.Uint32(data[20:])), uint64(btf.LineInfoSize),
-			func(s *rawSectionExt, r rawRecord) { s.lines = append(s.lines, r) })
+			func(s *rawSectionExt) *[]rawRecord { return &s.lines })
 	return ext, ok
 }
 
@@ -375,23 +377,37 @@ func (l *linker) functionRawExt(fn *function) *rawFuncExt {
 		return fn.rawExt
 	}
 	fns := l.functionsOf(fn.section)
-	for _, f := range fns {
-		f.rawExt = &rawFuncExt{}
+	exts := make([]rawFuncExt, len(fns))
+	for i, f := range fns {
+		f.rawExt = &exts[i]
 	}
 	recs := l.pass.ext[fn.section.Name]
 	if recs == nil {
 		return fn.rawExt
 	}
-	split := func(all []rawRecord, add func(*rawFuncExt, rawRecord)) {
+	// Count, then fill one array per kind for the whole section.
+	split := func(all []rawRecord, list func(*rawFuncExt) *[]rawRecord) {
+		counts := make([]int, len(fns))
 		for _, r := range all {
-			if f := containing(fns, uint64(r.insn)*insnSize); f != nil {
-				r.insn -= uint32(f.key.insn)
-				add(f.rawExt, r)
+			if f := containingIndex(fns, uint64(r.insn)*insnSize); f >= 0 {
+				counts[f]++
+			}
+		}
+		backing := make([]rawRecord, 0, len(all))
+		for i := range exts {
+			*list(&exts[i]) = backing[len(backing) : len(backing) : len(backing)+counts[i]]
+			backing = backing[:len(backing)+counts[i]]
+		}
+		for _, r := range all {
+			if f := containingIndex(fns, uint64(r.insn)*insnSize); f >= 0 {
+				r.insn -= uint32(fns[f].key.insn)
+				recs := list(&exts[f])
+				*recs = append(*recs, r)
 			}
 		}
 	}
-	split(recs.funcs, func(e *rawFuncExt, r rawRecord) { e.funcs = append(e.funcs, r) })
-	split(recs.lines, func(e *rawFuncExt, r rawRecord) { e.lines = append(e.lines, r) })
+	split(recs.funcs, func(e *rawFuncExt) *[]rawRecord { return &e.funcs })
+	split(recs.lines, func(e *rawFuncExt) *[]rawRecord { return &e.lines })
 	return fn.rawExt
 }
 
@@ -408,7 +424,12 @@ func (l *linker) attachRawExtInfos(prog *Program, layout []placed) {
 			off++
 		}
 	}
-	var funcs, lines []rawRecord
+	var nFuncs, nLines int
+	for _, p := range layout {
+		ext := l.functionRawExt(p.fn)
+		nFuncs, nLines = nFuncs+len(ext.funcs), nLines+len(ext.lines)
+	}
+	funcs, lines := make([]rawRecord, 0, nFuncs), make([]rawRecord, 0, nLines)
 	for _, p := range layout {
 		ext := l.functionRawExt(p.fn)
 		moved := func(r rawRecord) (rawRecord, bool) {

@@ -1,7 +1,9 @@
 package reloc
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/rawload/rawload/elf"
@@ -57,13 +59,16 @@ func (l *linker) collectFunctions() error {
 }
 
 func (l *linker) collectSectionFunctions(sec *elf.Section) error {
-	var syms []elf.Symbol
-	for _, sym := range l.sectionSymbols(sec) {
+	all := l.sectionSymbols(sec)
+	syms := make([]elf.Symbol, 0, len(all))
+	for _, sym := range all {
 		if sym.Type == elf.STT_FUNC {
 			syms = append(syms, sym)
 		}
 	}
-	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+	slices.SortStableFunc(syms, func(a, b elf.Symbol) int { return cmp.Compare(a.Value, b.Value) })
+	fns := make([]function, len(syms))
+	l.funcsBySection[sec.Index] = slices.Grow(l.funcsBySection[sec.Index], len(syms))
 	size := uint64(len(sec.Data))
 	for i, sym := range syms {
 		if sym.Value%insnSize != 0 || sym.Value >= size {
@@ -85,7 +90,8 @@ func (l *linker) collectSectionFunctions(sec *elf.Section) error {
 		if _, dup := l.funcs[key]; dup {
 			continue // an alias of a function already seen
 		}
-		fn := &function{
+		fn := &fns[i]
+		*fn = function{
 			key:     key,
 			name:    sym.Name,
 			section: sec,
@@ -127,13 +133,21 @@ func (fn *function) holds(off uint64) bool {
 // containing returns the function whose instructions include the byte
 // offset off of its section, or nil.
 func containing(fns []*function, off uint64) *function {
+	if i := containingIndex(fns, off); i >= 0 {
+		return fns[i]
+	}
+	return nil
+}
+
+// containingIndex is containing's index in fns, or -1.
+func containingIndex(fns []*function, off uint64) int {
 	i := sort.Search(len(fns), func(i int) bool { return fns[i].key.insn*insnSize > off })
 	if i == 0 {
-		return nil
+		return -1
 	}
 	fn := fns[i-1]
 	if off >= fn.key.insn*insnSize+uint64(len(fn.insns)) {
-		return nil
+		return -1
 	}
-	return fn
+	return i - 1
 }

@@ -18,7 +18,7 @@ func isGlobalData(sec *elf.Section) bool {
 		return false
 	}
 	for _, base := range []string{".data", ".rodata", ".bss"} {
-		if sec.Name == base || strings.HasPrefix(sec.Name, base+".") {
+		if rest, ok := strings.CutPrefix(sec.Name, base); ok && (rest == "" || rest[0] == '.') {
 			return true
 		}
 	}

@@ -3,7 +3,6 @@ package reloc
 import (
 	"fmt"
 	"slices"
-	"sort"
 
 	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/ldimm64"
@@ -146,14 +145,14 @@ func (l *linker) linkProgram(main *function) (*Program, error) {
 		prog.Insns = append(prog.Insns, p.fn.insns...)
 	}
 	for _, p := range layout {
-		if err := l.applyRelocations(prog, p, start); err != nil {
+		if err := l.applyRelocations(prog, p, &start); err != nil {
 			return nil, fmt.Errorf("program %q: %s: %w", main.name, p.fn, err)
 		}
 	}
 	for _, s := range prog.Sites {
 		prog.Maps = append(prog.Maps, s.Map)
 	}
-	sort.Slice(prog.Maps, func(i, j int) bool { return prog.Maps[i] < prog.Maps[j] })
+	slices.Sort(prog.Maps)
 	prog.Maps = slices.Compact(prog.Maps)
 	for _, index := range prog.Maps {
 		if merr := l.obj.Maps[index].Err; merr != nil && prog.Err == nil {
@@ -171,9 +170,9 @@ func (l *linker) linkProgram(main *function) (*Program, error) {
 // first such problem is returned so the program can report it at load.
 // The list stops growing once it takes more than maxProgramBytes: such a
 // program is refused, and finding so is all it may cost.
-func (l *linker) layout(main *function) ([]placed, map[funcKey]uint64, error) {
-	layout := []placed{{main, 0}}
-	start := map[funcKey]uint64{main.key: 0}
+func (l *linker) layout(main *function) ([]placed, funcStarts, error) {
+	start := funcStarts{layout: []placed{{main, 0}}}
+	layout := start.layout
 	next := uint64(len(main.insns) / insnSize)
 	var firstErr error
 	for i := 0; i < len(layout) && next*insnSize <= maxProgramBytes; i++ {
@@ -185,7 +184,7 @@ func (l *linker) layout(main *function) ([]placed, map[funcKey]uint64, error) {
 			if r.kind != relocCall && r.kind != relocFuncAddr {
 				continue
 			}
-			if _, ok := start[r.target]; ok {
+			if _, ok := start.of(r.target); ok {
 				continue
 			}
 			callee, ok := l.funcs[r.target]
@@ -196,8 +195,8 @@ func (l *linker) layout(main *function) ([]placed, map[funcKey]uint64, error) {
 				}
 				continue
 			}
-			start[r.target] = next
 			layout = append(layout, placed{callee, next})
+			start.add(layout)
 			next += uint64(len(callee.insns) / insnSize)
 			if next*insnSize > maxProgramBytes {
 				break
@@ -207,7 +206,44 @@ func (l *linker) layout(main *function) ([]placed, map[funcKey]uint64, error) {
 	return layout, start, firstErr
 }
 
-func (l *linker) applyRelocations(prog *Program, p placed, start map[funcKey]uint64) error {
+// funcStarts finds where each function of a layout starts: by looking
+// through the layout while it is short, as most are (a program and a few
+// subprograms), through a map once it is long.
+type funcStarts struct {
+	layout []placed
+	byKey  map[funcKey]uint64
+}
+
+const funcStartsScan = 16
+
+func (s *funcStarts) of(key funcKey) (uint64, bool) {
+	if s.byKey != nil {
+		start, ok := s.byKey[key]
+		return start, ok
+	}
+	for _, p := range s.layout {
+		if p.fn.key == key {
+			return p.start, true
+		}
+	}
+	return 0, false
+}
+
+// add takes the layout with one more function at its end.
+func (s *funcStarts) add(layout []placed) {
+	s.layout = layout
+	switch last := layout[len(layout)-1]; {
+	case s.byKey != nil:
+		s.byKey[last.fn.key] = last.start
+	case len(layout) > funcStartsScan:
+		s.byKey = make(map[funcKey]uint64, 2*len(layout))
+		for _, p := range layout {
+			s.byKey[p.fn.key] = p.start
+		}
+	}
+}
+
+func (l *linker) applyRelocations(prog *Program, p placed, start *funcStarts) error {
 	bo := l.file.ByteOrder
 	for _, r := range p.fn.relocs {
 		at := p.start*insnSize + r.offset
@@ -225,7 +261,7 @@ func (l *linker) applyRelocations(prog *Program, p placed, start map[funcKey]uin
 			ext.Offset = int(at)
 			prog.Externs = append(prog.Externs, ext)
 		case relocCall, relocFuncAddr:
-			target, ok := start[r.target]
+			target, ok := start.of(r.target)
 			if !ok {
 				continue // reported by layout
 			}

@@ -1,8 +1,9 @@
 package reloc
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/rawload/rawload/elf"
@@ -54,7 +55,7 @@ func (l *linker) symbolsIn(sec *elf.Section) []elf.Symbol {
 		}
 		syms = append(syms, sym)
 	}
-	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
+	slices.SortStableFunc(syms, func(a, b elf.Symbol) int { return cmp.Compare(a.Value, b.Value) })
 	return syms
 }
 
@@ -63,12 +64,32 @@ func (l *linker) symbolsIn(sec *elf.Section) []elf.Symbol {
 // with many sections and many symbols costs their sum, not product.
 func (l *linker) sectionSymbols(sec *elf.Section) []elf.Symbol {
 	if l.symbolsBySection == nil {
-		l.symbolsBySection = make(map[int][]elf.Symbol)
+		defined := func(sym elf.Symbol) bool {
+			return sym.Section != elf.SHN_UNDEF && int(sym.Section) < len(l.file.Sections)
+		}
+		counts := make([]int, len(l.file.Sections))
+		n := 0
 		for _, sym := range l.file.Symbols {
-			if sym.Section != elf.SHN_UNDEF && int(sym.Section) < len(l.file.Sections) {
-				l.symbolsBySection[int(sym.Section)] = append(l.symbolsBySection[int(sym.Section)], sym)
+			if defined(sym) {
+				counts[sym.Section]++
+				n++
 			}
 		}
+		// One array for all, each section's part capped at its own end.
+		backing := make([]elf.Symbol, 0, n)
+		l.symbolsBySection = make([][]elf.Symbol, len(l.file.Sections))
+		for i, c := range counts {
+			l.symbolsBySection[i] = backing[len(backing) : len(backing) : len(backing)+c]
+			backing = backing[:len(backing)+c]
+		}
+		for _, sym := range l.file.Symbols {
+			if defined(sym) {
+				l.symbolsBySection[sym.Section] = append(l.symbolsBySection[sym.Section], sym)
+			}
+		}
+	}
+	if sec.Index < 0 || sec.Index >= len(l.symbolsBySection) {
+		return nil
 	}
 	return l.symbolsBySection[sec.Index]
 }

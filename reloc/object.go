@@ -113,7 +113,7 @@ type linker struct {
 	// funcsBySection lists each executable section's functions by offset.
 	funcsBySection map[int][]*function
 	// symbolsBySection lists each section's symbols; see sectionSymbols.
-	symbolsBySection map[int][]elf.Symbol
+	symbolsBySection [][]elf.Symbol
 }
 
 type mapLocation struct {

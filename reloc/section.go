@@ -3,6 +3,7 @@ package reloc
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/rawload/rawload/internal/uapi"
 )
@@ -153,7 +154,10 @@ var sectionDefs = []sectionDef{
 // name followed by '/'; an exact one matches only itself.
 func KindOf(section string) (ProgramKind, error) {
 	name, optional := strings.CutPrefix(section, "?")
-	for _, def := range sectionDefs {
+	if name == "" {
+		return ProgramKind{}, fmt.Errorf("section %q: %w", section, ErrUnknownSection)
+	}
+	for _, def := range sectionDefsByFirstByte()[name[0]] {
 		attachTo, ok := matchSection(name, def)
 		if !ok {
 			continue
@@ -169,6 +173,17 @@ func KindOf(section string) (ProgramKind, error) {
 	}
 	return ProgramKind{}, fmt.Errorf("section %q: %w", section, ErrUnknownSection)
 }
+
+// sectionDefsByFirstByte holds sectionDefs by the first byte of their
+// names, in their order: a section name can only match those sharing its
+// first byte, and a program's kind is looked up at every Open.
+var sectionDefsByFirstByte = sync.OnceValue(func() *[256][]sectionDef {
+	var index [256][]sectionDef
+	for _, def := range sectionDefs {
+		index[def.name[0]] = append(index[def.name[0]], def)
+	}
+	return &index
+})
 
 func matchSection(section string, def sectionDef) (string, bool) {
 	if section == def.name {

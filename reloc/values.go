@@ -1,7 +1,9 @@
 package reloc
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/rawload/rawload/elf"
@@ -36,7 +38,7 @@ func (l *linker) collectMapValues(sec *elf.Section) error {
 	if err != nil || len(rels) == 0 {
 		return err
 	}
-	sort.Slice(l.mapDefs, func(i, j int) bool { return l.mapDefs[i].offset < l.mapDefs[j].offset })
+	slices.SortFunc(l.mapDefs, func(a, b mapDef) int { return cmp.Compare(a.offset, b.offset) })
 	for _, rel := range rels {
 		def, ok := l.mapDefAt(rel.Offset)
 		if !ok {
