@@ -21,8 +21,9 @@ import (
 // records moved to where each function lands, their type ids and string
 // offsets already those of the blob. Decoding the whole BTF with its ext
 // infos and encoding it again costs more than the rest of linking
-// together; here cilium/ebpf's decoder only ever inflates the types the
-// map definitions and global data name.
+// together; here map definitions and global variables are read from the
+// blob by type id (btfraw.go, mapdef.go), and cilium/ebpf decodes it only
+// when someone asks for a type (typeref.go).
 type passBTF struct {
 	blob     []byte   // the kernel's copy: Object.BTF
 	strs     []byte   // its string section

@@ -3,6 +3,7 @@ package kernel
 import (
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -240,4 +241,41 @@ func TestCachesConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// The same kfunc or ksym named by many programs costs one pass over
+// undecoded vmlinux: FindTypeID keeps what it found, so fifty lookups of
+// two names stay within the budget that would otherwise have vmlinux
+// parsed whole (and a process's peak memory grow by its decoded types).
+func TestFindTypeIDRepeatedNamesStayRaw(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(DefaultBTFDir, "vmlinux")); err != nil {
+		t.Skip("no vmlinux BTF:", err)
+	}
+	env := New(Paths{})
+	want := map[string]btf.Type{"task_struct": (*btf.Struct)(nil), "bpf_prog_load": (*btf.Func)(nil)}
+	ids := map[string]btf.TypeID{}
+	for range 25 {
+		for name, kind := range want {
+			typ, err := env.FindTypeID(name, kind, nil)
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if prev, ok := ids[name]; ok && prev != typ.ID {
+				t.Fatalf("%s: id %d, then %d", name, prev, typ.ID)
+			}
+			ids[name] = typ.ID
+		}
+	}
+	if _, parsed := env.vmlinux.peek(); parsed {
+		t.Errorf("vmlinux parsed whole after 50 lookups of 2 names (%d raw passes counted)", env.rawLookups.Load())
+	}
+	spec, err := env.Vmlinux()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, kind := range want {
+		if _, id, err := lookupType(spec, name, kind); err != nil || id != ids[name] {
+			t.Errorf("%s: parsed vmlinux says id %d (%v), raw lookup said %d", name, id, err, ids[name])
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
@@ -104,17 +105,65 @@ func mapFile(path string) (data []byte, mapped bool, err error) {
 // type in vmlinux is found in its undecoded BTF, without parsing it all;
 // the returned Type has no Type then. Otherwise it is FindType(nil, ...).
 func (e *Env) FindTypeID(name string, kind btf.Type, fds *ModuleFDs) (Type, error) {
-	if _, parsed := e.vmlinux.peek(); !parsed && e.rawLookups.Add(1) <= maxRawLookups {
-		if raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw); err == nil {
-			want, ok := rawKind(kind)
-			if ok {
+	if _, parsed := e.vmlinux.peek(); !parsed {
+		want, ok := rawKind(kind)
+		key := rawLookupKey{name, want}
+		if id, found := e.rawFound.get(key); ok && found {
+			return Type{ID: btf.TypeID(id)}, nil
+		}
+		if ok && e.rawLookups.Add(1) <= maxRawLookups {
+			if raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw); err == nil {
 				if id := raw.findFirst(name, func(k uint8) bool { return want == 0 || k == want }); id != 0 {
+					e.rawFound.put(key, id)
 					return Type{ID: btf.TypeID(id)}, nil
 				}
 			}
 		}
 	}
 	return e.FindType(nil, name, kind, fds)
+}
+
+// rawLookupKey is a name and kind FindTypeID found in undecoded vmlinux.
+type rawLookupKey struct {
+	name string
+	kind uint8
+}
+
+// rawFoundIDs keeps what FindTypeID found in undecoded vmlinux, so that the
+// same kfunc or ksym named by many programs costs one pass over it, and
+// one lookup of the budget. vmlinux does not change; what was not found
+// is not kept.
+type rawFoundIDs struct {
+	mu    sync.Mutex
+	found map[rawLookupKey]uint32
+}
+
+func (r *rawFoundIDs) get(key rawLookupKey) (uint32, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	id, ok := r.found[key]
+	return id, ok
+}
+
+func (r *rawFoundIDs) put(key rawLookupKey, id uint32) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.found == nil {
+		r.found = make(map[rawLookupKey]uint32)
+	}
+	r.found[key] = id
+}
+
+// vmlinuxHasFunc reports whether vmlinux BTF describes a function called
+// name: in the parsed BTF when the process has it, in the undecoded BTF
+// otherwise. False when there is no vmlinux BTF.
+func (e *Env) vmlinuxHasFunc(name string) bool {
+	if spec, parsed := e.vmlinux.peek(); parsed {
+		typ, _, err := lookupType(spec, name, (*btf.Func)(nil))
+		return err == nil && typ != nil
+	}
+	raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw)
+	return err == nil && raw.findFirst(name, func(k uint8) bool { return k == kindFunc }) != 0
 }
 
 // rawKind is the BTF kind of the typed nil kind, 0 for any kind; false

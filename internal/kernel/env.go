@@ -66,6 +66,7 @@ type Env struct {
 	// FindTypeID; rawLookups counts their passes over it.
 	vmlinuxRaw once[*rawBTF]
 	rawLookups atomic.Int32
+	rawFound   rawFoundIDs
 	modules    moduleSpecs
 	kallsyms   once[*kallsyms]
 	config     once[map[string]string]

@@ -421,3 +421,40 @@ func TestKernelVersionSignature(t *testing.T) {
 		t.Errorf("LINUX_KERNEL_VERSION %#x, %v; want %#x from the signature", v, err, want)
 	}
 }
+
+// LINUX_HAS_SYSCALL_WRAPPER comes from the kernel's BTF where it names
+// the wrapper, without reading /proc/kallsyms (here a path that does not
+// exist, which would fail); where the BTF does not (an empty BTF
+// directory), from kallsyms.
+func TestHaveSyscallWrapperFromBTF(t *testing.T) {
+	prefix, ok := syscallWrapperPrefixes[runtime.GOARCH]
+	if !ok {
+		t.Skipf("no syscall wrappers on %s", runtime.GOARCH)
+	}
+	name := "__" + prefix + "_sys_bpf"
+	if _, err := os.Stat(filepath.Join(DefaultBTFDir, "vmlinux")); err != nil {
+		t.Skip("no vmlinux BTF:", err)
+	}
+	if !New(Paths{}).vmlinuxHasFunc(name) {
+		t.Skipf("this kernel's BTF has no %s", name)
+	}
+
+	noKallsyms := filepath.Join(t.TempDir(), "kallsyms")
+	has, err := New(Paths{Kallsyms: noKallsyms}).HaveSyscallWrapper()
+	if err != nil || !has {
+		t.Fatalf("with BTF, no kallsyms: %v, %v; want true from BTF", has, err)
+	}
+
+	if err := os.WriteFile(noKallsyms, []byte("ffffffff81000000 T "+name+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	has, err = New(Paths{BTFDir: t.TempDir(), Kallsyms: noKallsyms}).HaveSyscallWrapper()
+	if err != nil || !has {
+		t.Fatalf("without BTF, kallsyms naming %s: %v, %v; want true", name, has, err)
+	}
+	os.WriteFile(noKallsyms, []byte("ffffffff81000000 T other\n"), 0o600)
+	has, err = New(Paths{BTFDir: t.TempDir(), Kallsyms: noKallsyms}).HaveSyscallWrapper()
+	if err != nil || has {
+		t.Fatalf("without BTF, kallsyms without it: %v, %v; want false", has, err)
+	}
+}
