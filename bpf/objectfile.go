@@ -43,6 +43,26 @@ func readObjectFile(path string) ([]byte, error) {
 	if err := checkObjectFile(path, &st); err != nil {
 		return nil, err
 	}
+	if st.Size >= sparseMin {
+		data := make([]byte, st.Size)
+		ok, err := readSparse(fd, data)
+		if err != nil {
+			return nil, readError(path, err)
+		}
+		if ok {
+			// A file that changed size while being read is refused, as
+			// below; one rewritten in place at the same size cannot be
+			// told from one read before the change.
+			var after unix.Stat_t
+			if err := unix.Fstat(fd, &after); err != nil {
+				return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+			}
+			if after.Size != st.Size || after.Mtim != st.Mtim {
+				return nil, fmt.Errorf("%s: %w", path, errFileChanged)
+			}
+			return data, nil
+		}
+	}
 	// Read what fstat said into one buffer, with one byte more to see a
 	// file that grew: one read(2) for most objects, not a growing buffer's
 	// dozen.
@@ -54,14 +74,25 @@ func readObjectFile(path string) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
+			return nil, readError(path, err)
 		}
 		if m == 0 {
 			return data[:n:n], nil
 		}
 		n += m
 	}
-	return nil, fmt.Errorf("%s: changed while being read", path)
+	return nil, fmt.Errorf("%s: %w", path, errFileChanged)
+}
+
+// errFileChanged is a file that shrank, grew or was rewritten while
+// being read.
+var errFileChanged = errors.New("changed while being read")
+
+func readError(path string, err error) error {
+	if errors.Is(err, errFileChanged) {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return &os.PathError{Op: "read", Path: path, Err: err}
 }
 
 func checkObjectFile(path string, st *unix.Stat_t) error {

@@ -1,0 +1,138 @@
+package bpf
+
+import (
+	"bytes"
+	"debug/elf"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/testutil"
+	"github.com/rawload/rawload/reloc"
+)
+
+// TestReadSparseMatchesWhole reads every object of this repository (both
+// byte orders, all built with -g) and of cilium/ebpf, and RAWLOAD_CORPUS
+// when set, without its DWARF: the bytes of every other section are the
+// file's, the DWARF's are left zero, and Open makes the same object of
+// both: the same spec, instructions and errors.
+func TestReadSparseMatchesWhole(t *testing.T) {
+	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.o"))
+	dir, err := testutil.CiliumDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pattern := range []string{"testdata/*-e[lb].elf", "btf/testdata/*-e[lb].elf"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pattern))
+		paths = append(paths, m...)
+	}
+	if corpus := os.Getenv("RAWLOAD_CORPUS"); corpus != "" {
+		filepath.WalkDir(corpus, func(path string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && filepath.Ext(path) == ".o" {
+				paths = append(paths, path)
+			}
+			return nil
+		})
+	}
+	skippedAny := false
+	for _, path := range paths {
+		name := filepath.Base(path)
+		whole, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sparse := make([]byte, len(whole))
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok, err := readSparse(fd, sparse)
+		unix.Close(fd)
+		if err != nil || !ok {
+			t.Errorf("%s: readSparse: %v, %v", name, ok, err)
+			continue
+		}
+
+		f, err := elf.NewFile(bytes.NewReader(whole))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, s := range f.Sections {
+			if s.Type == elf.SHT_NOBITS || s.Size == 0 {
+				continue
+			}
+			part := func(b []byte) []byte { return b[s.Offset : s.Offset+s.Size] }
+			debug := strings.HasPrefix(s.Name, ".debug_") || strings.HasPrefix(s.Name, ".rel.debug_") || strings.HasPrefix(s.Name, ".rela.debug_")
+			switch {
+			case !debug && !bytes.Equal(part(sparse), part(whole)):
+				t.Errorf("%s: section %s differs", name, s.Name)
+			case debug && !bytes.Equal(part(sparse), part(whole)):
+				skippedAny = true
+			}
+		}
+		f.Close()
+
+		a, aerr := OpenBytes(whole, nil)
+		b, berr := OpenBytes(sparse, nil)
+		if (aerr == nil) != (berr == nil) || (aerr != nil && aerr.Error() != berr.Error()) {
+			t.Errorf("%s: opened whole: %v; without DWARF: %v", name, aerr, berr)
+		}
+		if aerr != nil || berr != nil {
+			closeIf(a)
+			closeIf(b)
+			continue
+		}
+		if !reflect.DeepEqual(a.Spec(), b.Spec()) {
+			t.Errorf("%s: specs differ", name)
+		}
+		a.Close()
+		b.Close()
+		// Linked alone, as an Object's instructions hold its own fd slots.
+		la, aerr := reloc.Link(whole, nil)
+		lb, berr := reloc.Link(sparse, nil)
+		if aerr != nil || berr != nil {
+			t.Errorf("%s: linked whole: %v; without DWARF: %v", name, aerr, berr)
+			continue
+		}
+		for i, p := range la.Programs {
+			q := lb.Programs[i]
+			if !bytes.Equal(p.Insns, q.Insns) || !bytes.Equal(p.LineInfo, q.LineInfo) || !bytes.Equal(p.FuncInfo, q.FuncInfo) {
+				t.Errorf("%s: program %s differs", name, p.Name)
+			}
+		}
+		if !bytes.Equal(la.BTF, lb.BTF) {
+			t.Errorf("%s: BTF differs", name)
+		}
+	}
+	if !skippedAny {
+		t.Error("no object had DWARF left out")
+	}
+}
+
+func closeIf(o *Object) {
+	if o != nil {
+		o.Close()
+	}
+}
+
+// Files from sparseMin bytes up are read without their DWARF; one that
+// is not an ELF object of a known layout is read whole, and the ELF
+// parser says what is wrong with it.
+func TestReadObjectFileLarge(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(dir, "junk.o")
+	if err := os.WriteFile(junk, bytes.Repeat([]byte("not an ELF object "), sparseMin/8), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, err := readObjectFile(junk)
+	if err != nil || len(data) < sparseMin || !bytes.HasPrefix(data, []byte("not an ELF")) {
+		t.Fatalf("junk: %d bytes, %v", len(data), err)
+	}
+	if _, err := Open(junk, nil); err == nil {
+		t.Fatal("junk opened")
+	}
+}
