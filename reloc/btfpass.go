@@ -13,8 +13,9 @@ import (
 
 // passBTF is the object's .BTF handed to the kernel as it is, libbpf's
 // way, for an object that needs no rewriting of it: in native byte order,
-// for a kernel that takes every kind it holds, with no CO-RE relocations
-// and no extern functions or variables. Only what the compiler leaves
+// for a kernel that takes every kind it holds, with no extern functions
+// or variables. CO-RE relocations change instructions, not the BTF: an
+// object with them has its types decoded as well, to compute them. Only what the compiler leaves
 // for the loader is filled in, in place: the sizes of data sections and
 // the offsets of their variables (from the ELF), and hidden global
 // functions made static. func_info and line_info are the .BTF.ext
@@ -34,6 +35,9 @@ type passBTF struct {
 	// that more than one has.
 	datasecs map[string]uint32
 	ext      map[string]*rawSectionExt
+	// core says the object has CO-RE relocations: they are read, and
+	// computed, from the decoded types, which then also serve as lazy's.
+	core bool
 }
 
 // rawSectionExt holds one ELF section's .BTF.ext records, offsets in
@@ -80,7 +84,7 @@ func (l *linker) newPassBTF(raw []byte) *passBTF {
 	if !nativeOrder(l.file.ByteOrder) || !marshalsAsIs(l.opts.MarshalBTF) {
 		return nil
 	}
-	ext, ok := l.rawExtInfos(raw)
+	ext, core, ok := l.rawExtInfos(raw)
 	if !ok {
 		return nil
 	}
@@ -95,7 +99,7 @@ func (l *linker) newPassBTF(raw []byte) *passBTF {
 		hdrLen+typeOff+typeLen > uint64(len(raw)) || hdrLen+strOff+strLen > uint64(len(raw)) {
 		return nil
 	}
-	p := &passBTF{blob: bytes.Clone(raw), typeOffs: []uint32{0}, ext: ext}
+	p := &passBTF{blob: bytes.Clone(raw), typeOffs: []uint32{0}, ext: ext, core: core}
 	p.strs = p.blob[hdrLen+strOff : hdrLen+strOff+strLen]
 	p.lazy = &lazySpec{blob: p.blob}
 	types := p.blob[hdrLen+typeOff : hdrLen+typeOff+typeLen]
@@ -248,7 +252,7 @@ func (l *linker) datasec(name string, absentOK bool) (ds *btf.Datasec, found boo
 // types is the object's decoded BTF, nil without BTF. An object whose
 // BTF passes through has it decoded here, the first time it is needed.
 func (l *linker) types() (*btf.Spec, error) {
-	if l.pass != nil {
+	if l.spec == nil && l.pass != nil {
 		return l.pass.lazy.get()
 	}
 	return l.spec, nil
@@ -265,32 +269,31 @@ func (p *passBTF) makeStatic(id uint32) {
 }
 
 // rawExtInfos reads the func_info and line_info records of .BTF.ext by
-// section name. It fails for CO-RE relocations, which need the decoded
-// types, and for anything it cannot read whole.
-func (l *linker) rawExtInfos(btfRaw []byte) (map[string]*rawSectionExt, bool) {
-	ext := make(map[string]*rawSectionExt)
+// section name, and says whether it also has CO-RE relocations, which
+// are read from the decoded types. It fails for anything it cannot read
+// whole.
+func (l *linker) rawExtInfos(btfRaw []byte) (ext map[string]*rawSectionExt, core, ok bool) {
+	ext = make(map[string]*rawSectionExt)
 	sec := l.file.Section(".BTF.ext")
 	if sec == nil {
-		return ext, true
+		return ext, false, true
 	}
 	bo, data := binary.NativeEndian, sec.Data
 	if len(data) < btfExtHdrBase || bo.Uint16(data) != 0xeb9f {
-		return nil, false
+		return nil, false, false
 	}
 	hdrLen := uint64(bo.Uint32(data[4:]))
 	if hdrLen < btfExtHdrBase || hdrLen > uint64(len(data)) {
-		return nil, false
+		return nil, false, false
 	}
-	if hdrLen >= 32 && bo.Uint32(data[28:]) != 0 {
-		return nil, false // CO-RE relocations
-	}
+	core = hdrLen >= 32 && bo.Uint32(data[28:]) != 0
 	if len(btfRaw) < btfHeaderLen {
-		return nil, false
+		return nil, false, false
 	}
 	strOff, strLen := uint64(bo.Uint32(btfRaw[16:])), uint64(bo.Uint32(btfRaw[20:]))
 	btfHdr := uint64(bo.Uint32(btfRaw[4:]))
 	if btfHdr+strOff+strLen > uint64(len(btfRaw)) {
-		return nil, false
+		return nil, false, false
 	}
 	strs := btfRaw[btfHdr+strOff : btfHdr+strOff+strLen]
 	read := func(off, size uint64, minRec uint64, list func(*rawSectionExt) *[]rawRecord) bool {
@@ -342,11 +345,11 @@ func (l *linker) rawExtInfos(btfRaw []byte) (map[string]*rawSectionExt, bool) {
 		}
 		return true
 	}
-	ok := read(uint64(bo.Uint32(data[8:])), uint64(bo.Uint32(data[12:])), uint64(btf.FuncInfoSize),
+	ok = read(uint64(bo.Uint32(data[8:])), uint64(bo.Uint32(data[12:])), uint64(btf.FuncInfoSize),
 		func(s *rawSectionExt) *[]rawRecord { return &s.funcs }) &&
 		read(uint64(bo.Uint32(data[16:])), uint64(bo.Uint32(data[20:])), uint64(btf.LineInfoSize),
 			func(s *rawSectionExt) *[]rawRecord { return &s.lines })
-	return ext, ok
+	return ext, core, ok
 }
 
 // nativeOrder reports whether bo is the host's byte order.

@@ -61,11 +61,11 @@ func (l *linker) applyCORE(prog *Program, insns asm.Instructions) error {
 		}
 		return nil
 	}
-	b, err := l.btfBuilder()
+	localID, err := l.localTypeID()
 	if err != nil {
 		return err
 	}
-	fixups, err := btf.CORERelocate(relos, []*btf.Spec{target}, l.file.ByteOrder, b.Add)
+	fixups, err := btf.CORERelocate(relos, []*btf.Spec{target}, l.file.ByteOrder, localID)
 	if err != nil {
 		if prog.Err == nil {
 			prog.Err = fmt.Errorf("program %q: CO-RE: %w", prog.Name, err)
@@ -78,6 +78,20 @@ func (l *linker) applyCORE(prog *Program, insns asm.Instructions) error {
 		}
 	}
 	return nil
+}
+
+// localTypeID gives a local type the id it has in the BTF the kernel
+// gets (bpf_core_type_id_local): in the object's own BTF when that is
+// passed through, in the re-encoded BTF otherwise.
+func (l *linker) localTypeID() (func(btf.Type) (btf.TypeID, error), error) {
+	if l.pass != nil {
+		return l.spec.TypeID, nil
+	}
+	b, err := l.btfBuilder()
+	if err != nil {
+		return nil, err
+	}
+	return b.Add, nil
 }
 
 // applyFixup rewrites one instruction in place. COREFixup works on

@@ -21,7 +21,6 @@ import (
 func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
 	if l.pass != nil {
 		l.attachRawExtInfos(prog, layout)
-		return nil
 	}
 	if l.ext == nil {
 		return nil
@@ -38,12 +37,12 @@ func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
 			return &insns[index[at]], true
 		}
 		for off, fn := range ext.funcs {
-			if ins, ok := moved(off); ok {
+			if ins, ok := moved(off); ok && l.pass == nil {
 				*ins = btf.WithFuncMetadata(*ins, funcInfo(fn, p))
 			}
 		}
 		for off, line := range ext.lines {
-			if ins, ok := moved(off); ok {
+			if ins, ok := moved(off); ok && l.pass == nil {
 				*ins = ins.WithSource(line)
 			}
 		}
@@ -53,11 +52,14 @@ func (l *linker) attachExtInfos(prog *Program, layout []placed) error {
 			}
 		}
 	}
-	b, err := l.btfBuilder()
-	if err != nil {
+	if err := l.applyCORE(prog, insns); err != nil {
 		return err
 	}
-	if err := l.applyCORE(prog, insns); err != nil {
+	if l.pass != nil {
+		return nil // func and line info from the raw records
+	}
+	b, err := l.btfBuilder()
+	if err != nil {
 		return err
 	}
 	prog.FuncInfo, prog.LineInfo, err = btf.MarshalExtInfos(insns, b)

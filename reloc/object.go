@@ -130,15 +130,22 @@ func (l *linker) loadBTF(data []byte) error {
 	if sec == nil {
 		return nil
 	}
-	if p := l.newPassBTF(sec.Data); p != nil && !fullBTFPath {
+	p := l.newPassBTF(sec.Data)
+	if p != nil && !fullBTFPath {
 		l.pass = p
-		return nil
+		if !p.core {
+			return nil
+		}
 	}
 	spec, ext, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(data))
 	if err != nil {
+		l.pass = nil
 		return fmt.Errorf("section .BTF: %w", err)
 	}
 	l.spec, l.ext = spec, ext
+	if l.pass != nil {
+		l.pass.lazy.decoded(spec)
+	}
 	return nil
 }
 

@@ -45,6 +45,12 @@ type lazySpec struct {
 	err  error
 }
 
+// decoded gives s the types already decoded from the same BTF, with the
+// same ids, so that they are not decoded twice.
+func (s *lazySpec) decoded(spec *btf.Spec) {
+	s.once.Do(func() { s.spec = spec })
+}
+
 func (s *lazySpec) get() (*btf.Spec, error) {
 	s.once.Do(func() {
 		s.spec, s.err = btf.LoadSpecFromReader(bytes.NewReader(s.blob))
