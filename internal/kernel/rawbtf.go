@@ -95,6 +95,9 @@ func parseRawBTF(data []byte) (*rawBTF, error) {
 		return nil, fmt.Errorf("string section not NUL-terminated: %w", ErrBadBTF)
 	}
 	r.count = 1
+	// Room for the most types the section can hold (12 bytes each at
+	// least): one allocation, of which only what is used gets touched.
+	r.every = make([]uint32, 0, uint64(len(r.types))/(btfTypeLen*idStride)+1)
 	for off := uint64(0); off < uint64(len(r.types)); {
 		if r.count >= maxRawBTFTypes {
 			return nil, fmt.Errorf("more than %d types: %w", maxRawBTFTypes, ErrBadBTF)
@@ -406,15 +409,24 @@ func (r *rawBTF) extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint
 	for i, id := range ids {
 		newID[id] = uint32(i + 1)
 	}
-	var types []byte
-	strs := []byte{0}
-	newStr := map[uint32]uint32{0: 0}
-	for _, id := range ids {
+	// Where each record starts and ends, to write them all into one
+	// buffer sized for them.
+	spans := make([][2]uint32, len(ids))
+	size := 0
+	for i, id := range ids {
 		off := r.offset(id)
 		end := r.next(off)
 		if shells[id] {
 			end = off + btfTypeLen
 		}
+		spans[i] = [2]uint32{off, end}
+		size += int(end - off)
+	}
+	types := make([]byte, 0, size)
+	strs := []byte{0}
+	newStr := map[uint32]uint32{0: 0}
+	for i, id := range ids {
+		off, end := spans[i][0], spans[i][1]
 		start := uint32(len(types))
 		types = append(types, r.types[off:end]...)
 		rec := types[start:]
