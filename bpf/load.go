@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,7 +152,7 @@ func (o *Object) LoadEach(ctx context.Context) ([]LoadResult, error) {
 	tx := newLoadTx()
 	results := o.loadAll(ctx, queue, tx)
 	tx.releaseUnused(o)
-	slices.SortFunc(results, func(a, b LoadResult) int { return cmp.Compare(a.Program.index, b.Program.index) })
+	sort.Slice(results, func(i, j int) bool { return results[i].Program.index < results[j].Program.index })
 	for i := range results {
 		results[i].VerifiedInsns = results[i].Program.verifiedInsns(results[i].Err)
 	}

@@ -2,9 +2,8 @@ package bpf
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
-	"slices"
+	"sort"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -35,6 +34,9 @@ const (
 // reader understands; the caller then reads the file whole, and the ELF
 // parser judges it.
 func readSparse(fd int, data []byte) (ok bool, err error) {
+	if len(data) < elfHeaderSize {
+		return false, nil
+	}
 	if err := preadFull(fd, data[:elfHeaderSize], 0); err != nil {
 		return false, err
 	}
@@ -104,7 +106,7 @@ func readSparse(fd int, data []byte) (ok bool, err error) {
 		}
 		spans = append(spans, span{s.offset, s.offset + s.size})
 	}
-	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.from, b.from) })
+	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
 	const page = 4096
 	for i := 0; i < len(spans); {
 		from, to := spans[i].from, spans[i].to

@@ -1,7 +1,6 @@
 package reloc
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -66,7 +65,7 @@ func (l *linker) collectSectionFunctions(sec *elf.Section) error {
 			syms = append(syms, sym)
 		}
 	}
-	slices.SortStableFunc(syms, func(a, b elf.Symbol) int { return cmp.Compare(a.Value, b.Value) })
+	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
 	fns := make([]function, len(syms))
 	l.funcsBySection[sec.Index] = slices.Grow(l.funcsBySection[sec.Index], len(syms))
 	size := uint64(len(sec.Data))

@@ -1,9 +1,8 @@
 package reloc
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
+	"sort"
 	"strings"
 
 	"github.com/rawload/rawload/elf"
@@ -55,7 +54,7 @@ func (l *linker) symbolsIn(sec *elf.Section) []elf.Symbol {
 		}
 		syms = append(syms, sym)
 	}
-	slices.SortStableFunc(syms, func(a, b elf.Symbol) int { return cmp.Compare(a.Value, b.Value) })
+	sort.SliceStable(syms, func(i, j int) bool { return syms[i].Value < syms[j].Value })
 	return syms
 }
 

@@ -1,9 +1,7 @@
 package reloc
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"sort"
 
 	"github.com/rawload/rawload/elf"
@@ -38,7 +36,7 @@ func (l *linker) collectMapValues(sec *elf.Section) error {
 	if err != nil || len(rels) == 0 {
 		return err
 	}
-	slices.SortFunc(l.mapDefs, func(a, b mapDef) int { return cmp.Compare(a.offset, b.offset) })
+	sort.Slice(l.mapDefs, func(i, j int) bool { return l.mapDefs[i].offset < l.mapDefs[j].offset })
 	for _, rel := range rels {
 		def, ok := l.mapDefAt(rel.Offset)
 		if !ok {
