@@ -33,7 +33,9 @@ func (t LoadType) String() string {
 
 // Options tune an Object. The zero value is usable.
 type Options struct {
-	// Parallelism is the number of Object.Load workers; 0 means GOMAXPROCS.
+	// Parallelism is the number of Object.Load workers; 0 means GOMAXPROCS,
+	// or one for a load of a few small programs (fewer than four, under
+	// 2,048 instructions in all), which a second worker only slows.
 	Parallelism int
 	// LogLevel is the verifier log level of every load. Failed loads come
 	// with a log whatever the level.

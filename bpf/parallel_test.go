@@ -4,7 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/uapi"
+	"github.com/rawload/rawload/syscall"
 )
 
 // TestParallelLoadSameResult loads the 200-program object serially and
@@ -86,5 +94,44 @@ func TestObjectLoadCancelled(t *testing.T) {
 		if m.Live() {
 			t.Fatalf("map %s still live after a cancelled Object.Load", m.Name())
 		}
+	}
+}
+
+// A load of a few small programs runs on the calling goroutine by
+// default, where a second worker costs more than it overlaps; a heavy
+// one spreads over the workers. Each PROG_LOAD records which goroutine
+// made it.
+func TestDefaultWorkersByWeight(t *testing.T) {
+	requireKernel(t)
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS of 2 or more")
+	}
+	loaders := func(path string, opts *Options) int {
+		var mu sync.Mutex
+		seen := map[string]bool{}
+		old := syscall.SetFaultHook(func(cmd int) unix.Errno {
+			if cmd == uapi.CmdProgLoad {
+				buf := make([]byte, 64)
+				id := strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1]
+				mu.Lock()
+				seen[id] = true
+				mu.Unlock()
+			}
+			return 0
+		})
+		defer syscall.SetFaultHook(old)
+		obj := mustOpen(t, path, opts)
+		defer obj.Close()
+		must(t, obj.Load(context.Background()))
+		return len(seen)
+	}
+	if n := loaders(testdata("tool_sockfilter.o"), nil); n != 1 {
+		t.Errorf("tool_sockfilter.o (2 small programs): loaded from %d goroutines, want the caller's alone", n)
+	}
+	if n := loaders(testdata("tool_sockfilter.o"), &Options{Parallelism: 2}); n > 2 {
+		t.Errorf("tool_sockfilter.o with Parallelism 2: %d goroutines", n)
+	}
+	if n := loaders(testdata("huge.o"), nil); n < 2 {
+		t.Errorf("huge.o (200 programs): loaded from %d goroutine, want the workers", n)
 	}
 }
