@@ -16,6 +16,18 @@ func addParallelFlag(fs *flag.FlagSet) *int {
 	return fs.Int("parallel", runtime.GOMAXPROCS(0), "programs loaded at once (at least 1)")
 }
 
+// parallelism is what --parallel asks of the library: n when given, 0
+// when not, so that the library's default holds (GOMAXPROCS, or one
+// worker for a load of a few small programs).
+func parallelism(fs *flag.FlagSet, n int) int {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "parallel" })
+	if !given {
+		return 0
+	}
+	return n
+}
+
 // checkParallel refuses --parallel below 1, saying so.
 func checkParallel(fs *flag.FlagSet, n int) bool {
 	if n < 1 {

@@ -49,7 +49,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(exitFailure, err)
 	}
 
-	opts := &bpf.Options{Parallelism: *parallel, PinPath: *pin}
+	opts := &bpf.Options{Parallelism: parallelism(fs, *parallel), PinPath: *pin}
 	if *logs == "full" {
 		opts.LogLevel = 1
 	}

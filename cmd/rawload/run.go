@@ -60,7 +60,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err := accessError(); err != nil {
 		return fail(exitFailure, err)
 	}
-	obj, err := bpf.Open(path, &bpf.Options{Parallelism: *parallel, PinPath: *pin})
+	obj, err := bpf.Open(path, &bpf.Options{Parallelism: parallelism(fs, *parallel), PinPath: *pin})
 	if err != nil {
 		return fail(exitFailure, err)
 	}

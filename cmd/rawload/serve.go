@@ -101,7 +101,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}()
 	for _, path := range paths {
-		obj, err := bpf.Open(path, &bpf.Options{Parallelism: *parallel, PinPath: *pin, ReleaseUnusedMaps: true})
+		obj, err := bpf.Open(path, &bpf.Options{Parallelism: parallelism(fs, *parallel), PinPath: *pin, ReleaseUnusedMaps: true})
 		if err != nil {
 			return fail(err)
 		}

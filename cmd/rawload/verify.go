@@ -39,7 +39,7 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 	start := time.Now()
 	verdicts := []verdict{}
-	opts := &bpf.Options{Parallelism: *parallel, PinPath: *pin}
+	opts := &bpf.Options{Parallelism: parallelism(fs, *parallel), PinPath: *pin}
 	if *logs == "full" {
 		opts.LogLevel = 1
 	}
