@@ -234,24 +234,37 @@ func essentialName(name []byte) []byte {
 
 // find returns the ids of the types whose kind want accepts and whose
 // name, or essential name when essential is set, is in names, ascending.
+// It is the pass over all of vmlinux a process's first CO-RE object
+// makes: a loop of its own over the type headers, where a name's first
+// byte rules most types out before the name is read.
 func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint8) bool) []uint32 {
+	var first [256]bool
+	for name := range names {
+		if name != "" {
+			first[name[0]] = true
+		}
+	}
+	var wanted [32]bool
+	for k := range wanted {
+		wanted[k] = want(uint8(k))
+	}
 	var ids []uint32
-	r.each(func(id, off uint32, kind uint8) bool {
-		if !want(kind) {
-			return true
+	off := uint32(0)
+	for id := uint32(1); id < r.count; id++ {
+		nameOff, info := r.u32(off), r.u32(off+4)
+		kind, vlen := uint8(info>>24)&0x1f, int(info&0xffff)
+		off += uint32(recordLen(kind, vlen))
+		if !wanted[kind] || uint64(nameOff) >= uint64(len(r.strings)) || !first[r.strings[nameOff]] {
+			continue
 		}
-		name := r.name(r.u32(off))
-		if len(name) == 0 {
-			return true
-		}
-		if essential {
+		name := r.name(nameOff)
+		if essential && bytes.Contains(name, []byte("___")) {
 			name = essentialName(name)
 		}
 		if names[string(name)] {
 			ids = append(ids, id)
 		}
-		return true
-	})
+	}
 	return ids
 }
 
