@@ -139,14 +139,20 @@ func (m *Map) Destroy() error {
 // operation reaches the slot after it. obj.mu is held.
 func (m *Map) closeLocked() error {
 	m.users = 0
-	err := m.destroyLocked()
+	// The slot itself is closed with the fd table, which releases the
+	// map: no placeholder needs to go back in first.
+	err := m.releaseLocked(false)
 	m.state.Lock()
 	m.closed = true
 	m.state.Unlock()
 	return err
 }
 
-func (m *Map) destroyLocked() error {
+func (m *Map) destroyLocked() error { return m.releaseLocked(true) }
+
+// releaseLocked drops the live map; vacate puts the placeholder back in
+// its slot, for a map destroyed while its Object lives on.
+func (m *Map) releaseLocked(vacate bool) error {
 	if !m.live.Load() {
 		return nil
 	}
@@ -158,8 +164,10 @@ func (m *Map) destroyLocked() error {
 		}
 		m.mem = nil
 	}
-	if err := m.obj.table.Vacate(m.slot); err != nil {
-		return fmt.Errorf("map %s: vacating slot %d: %w", m.Name(), m.slot, err)
+	if vacate {
+		if err := m.obj.table.Vacate(m.slot); err != nil {
+			return fmt.Errorf("map %s: vacating slot %d: %w", m.Name(), m.slot, err)
+		}
 	}
 	m.live.Store(false)
 	m.external = false
