@@ -25,8 +25,6 @@ const minSlot = 3
 type Table struct {
 	mu          sync.Mutex
 	placeholder int // -1 once closed
-	phDev       uint64
-	phIno       uint64
 	slots       map[int]struct{}
 }
 
@@ -39,17 +37,7 @@ func New() (*Table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create placeholder: memfd_create: %w", err)
 	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("create placeholder: fstat: %w", err)
-	}
-	return &Table{
-		placeholder: fd,
-		phDev:       st.Dev,
-		phIno:       st.Ino,
-		slots:       make(map[int]struct{}),
-	}, nil
+	return &Table{placeholder: fd, slots: make(map[int]struct{})}, nil
 }
 
 // Reserve creates a new slot holding the placeholder and returns its number,
@@ -137,11 +125,14 @@ func (t *Table) IsPlaceholder(slot int) (bool, error) {
 	if err := t.check(slot); err != nil {
 		return false, fmt.Errorf("is placeholder: %w", err)
 	}
-	var st unix.Stat_t
+	var st, ph unix.Stat_t
 	if err := unix.Fstat(slot, &st); err != nil {
 		return false, fmt.Errorf("slot %d: fstat: %w", slot, err)
 	}
-	return st.Dev == t.phDev && st.Ino == t.phIno, nil
+	if err := unix.Fstat(t.placeholder, &ph); err != nil {
+		return false, fmt.Errorf("placeholder: fstat: %w", err)
+	}
+	return st.Dev == ph.Dev && st.Ino == ph.Ino, nil
 }
 
 // Len returns the number of reserved slots.
