@@ -9,6 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// sparseMergeGap is how far apart two parts to read may be and still be
+// read as one: a page, which costs less than a system call more. Tests
+// set it to 0 to see exactly what is read.
+var sparseMergeGap uint64 = 4096
+
 // sparseMin is the size from which an object file is read without its
 // DWARF. Smaller ones are read whole, in one read(2).
 const sparseMin = 128 << 10
@@ -23,6 +28,8 @@ const (
 	shtNoBits      = 8
 	shtRel         = 9
 	shtRela        = 4
+	shfAlloc       = 0x2
+	shfExecInstr   = 0x4
 )
 
 // readSparse fills data, a zeroed buffer of the file's size, with every
@@ -65,15 +72,16 @@ func readSparse(fd int, data []byte) (ok bool, err error) {
 		return false, err
 	}
 	type section struct {
-		name               uint32
-		typ, info          uint32
-		offset, size, last uint64
+		name         uint32
+		typ, info    uint32
+		flags        uint64
+		offset, size uint64
 	}
 	sections := make([]section, shnum)
 	for i := range sections {
 		s := headers[i*elfSectionSize:]
 		sections[i] = section{name: bo.Uint32(s), typ: bo.Uint32(s[4:]), info: bo.Uint32(s[44:]),
-			offset: bo.Uint64(s[24:]), size: bo.Uint64(s[32:])}
+			flags: bo.Uint64(s[8:]), offset: bo.Uint64(s[24:]), size: bo.Uint64(s[32:])}
 		if sections[i].typ != shtNoBits && (sections[i].offset > size || sections[i].size > size-sections[i].offset) {
 			return false, nil
 		}
@@ -86,9 +94,11 @@ func readSparse(fd int, data []byte) (ok bool, err error) {
 	if err := preadFull(fd, strtab, int64(names.offset)); err != nil {
 		return false, err
 	}
+	// DWARF: named .debug_*, neither loaded nor executable. A section of
+	// that name holding code is read like any other.
 	isDebug := func(i uint64) bool {
 		off := uint64(sections[i].name)
-		if off >= uint64(len(strtab)) {
+		if off >= uint64(len(strtab)) || sections[i].flags&(shfAlloc|shfExecInstr) != 0 {
 			return false
 		}
 		return strings.HasPrefix(string(strtab[off:min(off+7, uint64(len(strtab)))]), ".debug_")
@@ -107,10 +117,9 @@ func readSparse(fd int, data []byte) (ok bool, err error) {
 		spans = append(spans, span{s.offset, s.offset + s.size})
 	}
 	sort.Slice(spans, func(i, j int) bool { return spans[i].from < spans[j].from })
-	const page = 4096
 	for i := 0; i < len(spans); {
 		from, to := spans[i].from, spans[i].to
-		for i++; i < len(spans) && spans[i].from <= to+page; i++ {
+		for i++; i < len(spans) && spans[i].from <= to+sparseMergeGap; i++ {
 			to = max(to, spans[i].to)
 		}
 		if err := preadFull(fd, data[from:to], int64(from)); err != nil {

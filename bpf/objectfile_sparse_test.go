@@ -178,3 +178,70 @@ func FuzzReadSparse(f *testing.F) {
 		}
 	})
 }
+
+// A section named .debug_* that holds code (SHF_EXECINSTR) is read like
+// any other: only DWARF, neither loaded nor executable, is left out.
+func TestReadSparseKeepsCodeNamedDebug(t *testing.T) {
+	whole, err := os.ReadFile(testdata("attach_net.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.NewFile(bytes.NewReader(whole))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code *elf.Section
+	index := -1
+	for i, s := range f.Sections {
+		if s.Flags&elf.SHF_EXECINSTR != 0 && len(s.Name) >= len(".debug_") && s.Size > 0 {
+			code, index = s, i
+			break
+		}
+	}
+	if code == nil {
+		t.Fatal("no code section with a long enough name")
+	}
+	// Rename it in place: the name's first bytes in the string table
+	// that holds it (clang keeps section names in .strtab).
+	renamed := false
+	for _, st := range f.Sections {
+		if st.Type != elf.SHT_STRTAB {
+			continue
+		}
+		table := whole[st.Offset : st.Offset+st.Size]
+		// Every occurrence: the name may also be the tail of another
+		// (".rel" + name).
+		for from := 0; ; {
+			at := bytes.Index(table[from:], []byte(code.Name+"\x00"))
+			if at < 0 {
+				break
+			}
+			copy(table[from+at:], ".debug_")
+			from += at + 1
+			renamed = true
+		}
+	}
+	if g, err := elf.NewFile(bytes.NewReader(whole)); err != nil || !renamed || !strings.HasPrefix(g.Sections[index].Name, ".debug_") {
+		t.Fatalf("renaming %s did not take (%v)", code.Name, err)
+	}
+	path := filepath.Join(t.TempDir(), "renamed.o")
+	if err := os.WriteFile(path, whole, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	// Parts read exactly, not merged with their neighbours.
+	defer func(was uint64) { sparseMergeGap = was }(sparseMergeGap)
+	sparseMergeGap = 0
+	sparse := make([]byte, len(whole))
+	if ok, err := readSparse(fd, sparse); !ok || err != nil {
+		t.Fatalf("readSparse: %v, %v", ok, err)
+	}
+	part := func(b []byte) []byte { return b[code.Offset : code.Offset+code.Size] }
+	if !bytes.Equal(part(sparse), part(whole)) {
+		t.Errorf("code in a section renamed %q left out", ".debug_"+code.Name[len(".debug_"):])
+	}
+}
