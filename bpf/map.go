@@ -26,6 +26,14 @@ type Map struct {
 	// holdsInner is set while a map of maps this Object created counts
 	// as a user of the inner maps its values put in it.
 	holdsInner bool
+	// specGeneration counts the changes of spec by Set* calls, so that a
+	// map created outside the lock from an older definition is not
+	// installed.
+	specGeneration uint64
+
+	// creating is held through a creation outside obj.mu
+	// (createUnlocked), so that a map is created once.
+	creating sync.Mutex
 
 	// live is written under obj.mu and state, read freely by element
 	// operations: a stale read reaches the placeholder, which the kernel
@@ -98,8 +106,8 @@ func (m *Map) Users() int {
 
 // Create creates the map in its slot; it is a no-op if the map is live.
 func (m *Map) Create() error {
-	if m.spec.BTFKey != 0 || m.spec.BTFValue != 0 {
-		m.obj.btf.get(m.obj.spec.BTF) // outside the Object's lock, as for programs
+	if err := m.createUnlocked(nil); err != nil {
+		return err
 	}
 	m.obj.mu.Lock()
 	defer m.obj.mu.Unlock()

@@ -109,21 +109,9 @@ func (m *Map) newKernelMap() (int, error) {
 			return -1, err
 		}
 	}
-	if s.Inner != nil {
-		// The kernel takes an inner map's shape from an example map,
-		// needed only while the outer one is created.
-		innerAttr := createAttr(s.Inner)
-		inner, err := m.obj.createWithBTF(&innerAttr, s.Inner)
-		if err != nil {
-			return -1, fmt.Errorf("map %s: inner map template: %w", s.Name, err)
-		}
-		defer unix.Close(inner)
-		attr.InnerMapFD = uint32(inner)
-	}
-	fd, err := m.obj.createWithBTF(&attr, s)
+	fd, err := m.obj.createMap(s, &attr)
 	if err != nil {
-		return -1, fmt.Errorf("map %s: create (type %d, key %d, value %d, entries %d, flags %#x): %w",
-			s.Name, s.Type, s.KeySize, s.ValueSize, s.MaxEntries, s.Flags, err)
+		return -1, err
 	}
 	if s.Source != reloc.MapGlobalData && s.Source != reloc.MapKconfig {
 		return fd, nil
@@ -161,6 +149,28 @@ func createAttr(s *reloc.MapSpec) syscall.MapCreateAttr {
 		attr.MapFlags |= uapi.FlagNUMANode
 	}
 	return attr
+}
+
+// createMap makes the kernel map s defines, with attr (createAttr(s),
+// adjusted for the map's kind).
+func (o *Object) createMap(s *reloc.MapSpec, attr *syscall.MapCreateAttr) (int, error) {
+	if s.Inner != nil {
+		// The kernel takes an inner map's shape from an example map,
+		// needed only while the outer one is created.
+		innerAttr := createAttr(s.Inner)
+		inner, err := o.createWithBTF(&innerAttr, s.Inner)
+		if err != nil {
+			return -1, fmt.Errorf("map %s: inner map template: %w", s.Name, err)
+		}
+		defer unix.Close(inner)
+		attr.InnerMapFD = uint32(inner)
+	}
+	fd, err := o.createWithBTF(attr, s)
+	if err != nil {
+		return -1, fmt.Errorf("map %s: create (type %d, key %d, value %d, entries %d, flags %#x): %w",
+			s.Name, s.Type, s.KeySize, s.ValueSize, s.MaxEntries, s.Flags, err)
+	}
+	return fd, nil
 }
 
 // createWithBTF creates a map with its key and value types from the

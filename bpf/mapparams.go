@@ -166,6 +166,7 @@ func (m *Map) setParam(what string, change func(*reloc.MapSpec) error) error {
 		return fmt.Errorf("map %s: set %s: %w", m.Name(), what, err)
 	}
 	*m.spec = s
+	m.specGeneration++
 	return nil
 }
 

@@ -262,6 +262,9 @@ func (p *Program) newInstance(tx *loadTx) (int, error) {
 	// The first load's BTF_LOAD, outside the Object's lock; a failure
 	// shows again, and is dealt with, below.
 	o.btf.get(o.spec.BTF)
+	if err := p.createMapsUnlocked(tx); err != nil {
+		return -1, fmt.Errorf("program %s: %w", p.Name(), err)
+	}
 	o.mu.Lock()
 	err := p.acquireMapsLocked(tx)
 	var btfFD int
