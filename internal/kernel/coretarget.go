@@ -9,6 +9,8 @@ import (
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
+
+	"github.com/rawload/rawload/internal/rawbtf"
 )
 
 // CORETarget returns the vmlinux BTF that CO-RE relocations of local
@@ -39,14 +41,14 @@ func (e *Env) CORETarget(names []string) (*btf.Spec, error) {
 	}
 	want := make(map[string]bool, len(names))
 	for _, name := range names {
-		want[string(essentialName([]byte(name)))] = true
+		want[string(rawbtf.EssentialName([]byte(name)))] = true
 	}
-	roots := raw.find(want, true, func(kind uint8) bool { return kind != kindFunc })
-	ids, shells, err := raw.closure(roots)
+	roots := raw.Find(want, true, func(kind uint8) bool { return kind != rawbtf.KindFunc })
+	ids, shells, err := raw.Closure(roots)
 	if err != nil {
 		return nil, fmt.Errorf("vmlinux BTF: %w", err)
 	}
-	blob, _ := raw.extract(ids, shells)
+	blob, _ := raw.Extract(ids, shells)
 	spec, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
 	if err != nil {
 		return nil, fmt.Errorf("vmlinux BTF, %d types for CO-RE: %w", len(ids), err)
@@ -65,12 +67,12 @@ const (
 
 // loadVmlinuxRaw maps vmlinux BTF (reading it where it cannot be mapped)
 // and indexes its types. The mapping is kept for the Env's life.
-func (e *Env) loadVmlinuxRaw() (*rawBTF, error) {
+func (e *Env) loadVmlinuxRaw() (*rawbtf.BTF, error) {
 	data, mapped, err := mapFile(filepath.Join(e.paths.BTFDir, "vmlinux"))
 	if err != nil {
 		return nil, err
 	}
-	raw, err := parseRawBTF(data)
+	raw, err := rawbtf.Parse(data)
 	if err != nil {
 		if mapped {
 			unix.Munmap(data)
@@ -113,7 +115,7 @@ func (e *Env) FindTypeID(name string, kind btf.Type, fds *ModuleFDs) (Type, erro
 		}
 		if ok && e.rawLookups.Add(1) <= maxRawLookups {
 			if raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw); err == nil {
-				if id := raw.findFirst(name, func(k uint8) bool { return want == 0 || k == want }); id != 0 {
+				if id := raw.FindFirst(name, func(k uint8) bool { return want == 0 || k == want }); id != 0 {
 					e.rawFound.put(key, id)
 					return Type{ID: btf.TypeID(id)}, nil
 				}
@@ -163,7 +165,7 @@ func (e *Env) vmlinuxHasFunc(name string) bool {
 		return err == nil && typ != nil
 	}
 	raw, err := e.vmlinuxRaw.get(e.loadVmlinuxRaw)
-	return err == nil && raw.findFirst(name, func(k uint8) bool { return k == kindFunc }) != 0
+	return err == nil && raw.FindFirst(name, func(k uint8) bool { return k == rawbtf.KindFunc }) != 0
 }
 
 // rawKind is the BTF kind of the typed nil kind, 0 for any kind; false
@@ -173,15 +175,15 @@ func rawKind(kind btf.Type) (uint8, bool) {
 	case nil:
 		return 0, true
 	case *btf.Func:
-		return kindFunc, true
+		return rawbtf.KindFunc, true
 	case *btf.Var:
-		return kindVar, true
+		return rawbtf.KindVar, true
 	case *btf.Typedef:
-		return kindTypedef, true
+		return rawbtf.KindTypedef, true
 	case *btf.Struct:
-		return kindStruct, true
+		return rawbtf.KindStruct, true
 	case *btf.Union:
-		return kindUnion, true
+		return rawbtf.KindUnion, true
 	}
 	return 0, false
 }

@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 
 	"github.com/cilium/ebpf/btf"
+
+	"github.com/rawload/rawload/internal/rawbtf"
 )
 
 // Paths says where an Env reads the kernel's files. A zero field takes
@@ -64,7 +66,7 @@ type Env struct {
 	vmlinux once[*btf.Spec]
 	// vmlinuxRaw is vmlinux BTF undecoded, for CORETarget and
 	// FindTypeID; rawLookups counts their passes over it.
-	vmlinuxRaw once[*rawBTF]
+	vmlinuxRaw once[*rawbtf.BTF]
 	rawLookups atomic.Int32
 	rawFound   rawFoundIDs
 	modules    moduleSpecs

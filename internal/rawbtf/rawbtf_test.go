@@ -1,4 +1,4 @@
-package kernel
+package rawbtf
 
 import (
 	"bytes"
@@ -30,20 +30,20 @@ func TestRawBTFExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := parseRawBTF(data)
+	raw, err := Parse(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for id := uint32(1); id < raw.count; id++ {
+	for id := uint32(1); id < raw.Count(); id++ {
 		want, err := spec.TypeByID(btf.TypeID(id))
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids, shells, err := raw.closure([]uint32{id})
+		ids, shells, err := raw.Closure([]uint32{id})
 		if err != nil {
 			t.Fatal(err)
 		}
-		blob, newID := raw.extract(ids, shells)
+		blob, newID := raw.Extract(ids, shells)
 		small, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
 		if err != nil {
 			t.Fatalf("type %d (%s): extracted BTF: %v", id, want, err)
@@ -71,7 +71,7 @@ func TestRawBTFExtract(t *testing.T) {
 func TestRawBTFMalformed(t *testing.T) {
 	data := rawSeed(t)
 	for _, cut := range []int{0, 10, 24, len(data) / 2, len(data) - 1} {
-		if _, err := parseRawBTF(data[:cut]); !errors.Is(err, ErrBadBTF) {
+		if _, err := Parse(data[:cut]); !errors.Is(err, ErrBadBTF) {
 			t.Errorf("%d of %d bytes: %v, want ErrBadBTF", cut, len(data), err)
 		}
 	}
@@ -83,7 +83,7 @@ func TestRawBTFMalformed(t *testing.T) {
 func FuzzRawBTF(f *testing.F) {
 	f.Add(rawSeed(f))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		raw, err := parseRawBTF(data)
+		raw, err := Parse(data)
 		if err != nil {
 			if !errors.Is(err, ErrBadBTF) {
 				t.Fatalf("error without ErrBadBTF: %v", err)
@@ -91,17 +91,17 @@ func FuzzRawBTF(f *testing.F) {
 			return
 		}
 		var roots []uint32
-		for id := uint32(1); id < raw.count && id < 64; id++ {
+		for id := uint32(1); id < raw.Count() && id < 64; id++ {
 			roots = append(roots, id)
-			raw.typeName(id)
+			raw.TypeName(id)
 		}
-		raw.find(map[string]bool{"a": true, "task_struct": true}, true, func(uint8) bool { return true })
-		raw.findFirst("a", func(uint8) bool { return true })
-		ids, shells, err := raw.closure(roots)
+		raw.Find(map[string]bool{"a": true, "task_struct": true}, true, func(uint8) bool { return true })
+		raw.FindFirst("a", func(uint8) bool { return true })
+		ids, shells, err := raw.Closure(roots)
 		if err != nil {
 			return
 		}
-		blob, _ := raw.extract(ids, shells)
+		blob, _ := raw.Extract(ids, shells)
 		btf.LoadSpecFromReader(bytes.NewReader(blob))
 	})
 }

@@ -1,4 +1,9 @@
-package kernel
+// Package rawbtf reads BTF without decoding it: a view of the type
+// records of a blob, searched by name and copied out with what the types
+// refer to. The kernel's vmlinux BTF is read this way for CO-RE targets,
+// and an object's own BTF for the local types of its CO-RE relocations.
+// Pure: no system calls.
+package rawbtf
 
 import (
 	"bytes"
@@ -7,7 +12,7 @@ import (
 	"fmt"
 )
 
-// rawBTF is a read-only view of a BTF blob, vmlinux's: the type offsets,
+// BTF is a read-only view of a BTF blob, vmlinux's or an object's: the type offsets,
 // and nothing decoded. Finding a few types by name in it and copying out
 // what they refer to costs a pass over 5.5 MB, where decoding the whole
 // blob (btf.LoadKernelSpec) costs that pass plus an index of every name,
@@ -16,7 +21,7 @@ import (
 //
 // Every offset and id read from the blob is checked before use: a file
 // standing in for vmlinux may be anything.
-type rawBTF struct {
+type BTF struct {
 	order   binary.ByteOrder
 	little  bool // order is little-endian
 	types   []byte
@@ -30,7 +35,7 @@ type rawBTF struct {
 	every []uint32
 }
 
-// idStride is how many types apart rawBTF records where a type starts.
+// idStride is how many types apart BTF records where a type starts.
 const idStride = 16
 
 // ErrBadBTF marks BTF bytes that contradict themselves.
@@ -38,25 +43,25 @@ var ErrBadBTF = errors.New("malformed BTF")
 
 // BTF kinds (BTF_KIND_*).
 const (
-	kindInt       = 1
-	kindPointer   = 2
-	kindArray     = 3
-	kindStruct    = 4
-	kindUnion     = 5
-	kindEnum      = 6
-	kindFwd       = 7
-	kindTypedef   = 8
-	kindVolatile  = 9
-	kindConst     = 10
-	kindRestrict  = 11
-	kindFunc      = 12
-	kindFuncProto = 13
-	kindVar       = 14
-	kindDatasec   = 15
-	kindFloat     = 16
-	kindDeclTag   = 17
-	kindTypeTag   = 18
-	kindEnum64    = 19
+	KindInt       = 1
+	KindPointer   = 2
+	KindArray     = 3
+	KindStruct    = 4
+	KindUnion     = 5
+	KindEnum      = 6
+	KindFwd       = 7
+	KindTypedef   = 8
+	KindVolatile  = 9
+	KindConst     = 10
+	KindRestrict  = 11
+	KindFunc      = 12
+	KindFuncProto = 13
+	KindVar       = 14
+	KindDatasec   = 15
+	KindFloat     = 16
+	KindDeclTag   = 17
+	KindTypeTag   = 18
+	KindEnum64    = 19
 )
 
 const (
@@ -66,8 +71,8 @@ const (
 	maxRawBTFTypes = 1 << 24 // ids are 32-bit; no kernel has a tenth of this
 )
 
-// parseRawBTF reads the header of data and the offset of every type.
-func parseRawBTF(data []byte) (*rawBTF, error) {
+// Parse reads the header of data and the offset of every type.
+func Parse(data []byte) (*BTF, error) {
 	if len(data) < btfHeaderLen {
 		return nil, fmt.Errorf("%d bytes, shorter than a BTF header: %w", len(data), ErrBadBTF)
 	}
@@ -90,7 +95,7 @@ func parseRawBTF(data []byte) (*rawBTF, error) {
 	if typeOff+typeLen > uint64(len(body)) || strOff+strLen > uint64(len(body)) || strLen == 0 {
 		return nil, fmt.Errorf("type section %d+%d, string section %d+%d in %d bytes: %w", typeOff, typeLen, strOff, strLen, len(body), ErrBadBTF)
 	}
-	r := &rawBTF{order: order, little: order == binary.ByteOrder(binary.LittleEndian), types: body[typeOff : typeOff+typeLen], strings: body[strOff : strOff+strLen]}
+	r := &BTF{order: order, little: order == binary.ByteOrder(binary.LittleEndian), types: body[typeOff : typeOff+typeLen], strings: body[strOff : strOff+strLen]}
 	if r.strings[len(r.strings)-1] != 0 {
 		return nil, fmt.Errorf("string section not NUL-terminated: %w", ErrBadBTF)
 	}
@@ -121,8 +126,11 @@ func parseRawBTF(data []byte) (*rawBTF, error) {
 	return r, nil
 }
 
+// Count is the number of type ids, void's included.
+func (r *BTF) Count() uint32 { return r.count }
+
 // offset is where type id (1 to count-1) starts in types.
-func (r *rawBTF) offset(id uint32) uint32 {
+func (r *BTF) offset(id uint32) uint32 {
 	off := r.every[(id-1)/idStride]
 	for range (id - 1) % idStride {
 		off = r.next(off)
@@ -130,16 +138,16 @@ func (r *rawBTF) offset(id uint32) uint32 {
 	return off
 }
 
-// next is where the type after the one at off starts: parseRawBTF has
+// next is where the type after the one at off starts: Parse has
 // checked every record.
-func (r *rawBTF) next(off uint32) uint32 {
+func (r *BTF) next(off uint32) uint32 {
 	kind, vlen := r.info(off)
 	return off + uint32(recordLen(kind, vlen))
 }
 
 // each calls f with every type id from 1, where it starts and its kind,
 // in order, until f returns false.
-func (r *rawBTF) each(f func(id, off uint32, kind uint8) bool) {
+func (r *BTF) each(f func(id, off uint32, kind uint8) bool) {
 	off := uint32(0)
 	for id := uint32(1); id < r.count; id++ {
 		kind, vlen := r.info(off)
@@ -152,7 +160,7 @@ func (r *rawBTF) each(f func(id, off uint32, kind uint8) bool) {
 
 // u32 reads the word at off in types. The passes over every type of
 // vmlinux read several words of each: no interface call for that.
-func (r *rawBTF) u32(off uint32) uint32 {
+func (r *BTF) u32(off uint32) uint32 {
 	b := r.types[off : off+4]
 	if r.little {
 		return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
@@ -160,7 +168,7 @@ func (r *rawBTF) u32(off uint32) uint32 {
 	return uint32(b[3]) | uint32(b[2])<<8 | uint32(b[1])<<16 | uint32(b[0])<<24
 }
 
-func (r *rawBTF) info(off uint32) (kind uint8, vlen int) {
+func (r *BTF) info(off uint32) (kind uint8, vlen int) {
 	info := r.u32(off + 4)
 	return uint8(info>>24) & 0x1f, int(info & 0xffff)
 }
@@ -172,17 +180,17 @@ var recordTail = func() (t [32]struct {
 	fixed, perItem uint8
 	valid          bool
 }) {
-	for _, k := range []uint8{kindPointer, kindFwd, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFloat, kindTypeTag} {
+	for _, k := range []uint8{KindPointer, KindFwd, KindTypedef, KindVolatile, KindConst, KindRestrict, KindFunc, KindFloat, KindTypeTag} {
 		t[k].valid = true
 	}
-	for _, k := range []uint8{kindInt, kindVar, kindDeclTag} {
+	for _, k := range []uint8{KindInt, KindVar, KindDeclTag} {
 		t[k].valid, t[k].fixed = true, 4
 	}
-	t[kindArray].valid, t[kindArray].fixed = true, 12
-	for _, k := range []uint8{kindStruct, kindUnion, kindDatasec, kindEnum64} {
+	t[KindArray].valid, t[KindArray].fixed = true, 12
+	for _, k := range []uint8{KindStruct, KindUnion, KindDatasec, KindEnum64} {
 		t[k].valid, t[k].perItem = true, 12
 	}
-	for _, k := range []uint8{kindEnum, kindFuncProto} {
+	for _, k := range []uint8{KindEnum, KindFuncProto} {
 		t[k].valid, t[k].perItem = true, 8
 	}
 	return t
@@ -196,7 +204,7 @@ func recordLen(kind uint8, vlen int) uint64 {
 
 // typeLen is the length of the type record at off: the common part and
 // what its kind appends.
-func (r *rawBTF) typeLen(off uint32) (uint64, error) {
+func (r *BTF) typeLen(off uint32) (uint64, error) {
 	kind, vlen := r.info(off)
 	if !recordTail[kind].valid {
 		return 0, fmt.Errorf("unknown kind %d: %w", kind, ErrBadBTF)
@@ -206,7 +214,7 @@ func (r *rawBTF) typeLen(off uint32) (uint64, error) {
 
 // name returns the string at off, nil when off is outside the string
 // section.
-func (r *rawBTF) name(off uint32) []byte {
+func (r *BTF) name(off uint32) []byte {
 	if uint64(off) >= uint64(len(r.strings)) {
 		return nil
 	}
@@ -215,17 +223,17 @@ func (r *rawBTF) name(off uint32) []byte {
 }
 
 // typeName is the name of type id.
-func (r *rawBTF) typeName(id uint32) []byte {
+func (r *BTF) TypeName(id uint32) []byte {
 	return r.name(r.u32(r.offset(id)))
 }
 
-func (r *rawBTF) kindOf(id uint32) uint8 {
+func (r *BTF) kindOf(id uint32) uint8 {
 	kind, _ := r.info(r.offset(id))
 	return kind
 }
 
-// essentialName drops a ___flavour suffix, as CO-RE matches names.
-func essentialName(name []byte) []byte {
+// EssentialName drops a ___flavour suffix, as CO-RE matches names.
+func EssentialName(name []byte) []byte {
 	if i := bytes.LastIndex(name, []byte("___")); i > 0 {
 		return name[:i]
 	}
@@ -237,7 +245,7 @@ func essentialName(name []byte) []byte {
 // It is the pass over all of vmlinux a process's first CO-RE object
 // makes: a loop of its own over the type headers, where a name's first
 // byte rules most types out before the name is read.
-func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint8) bool) []uint32 {
+func (r *BTF) Find(names map[string]bool, essential bool, want func(kind uint8) bool) []uint32 {
 	var first [256]bool
 	for name := range names {
 		if name != "" {
@@ -259,7 +267,7 @@ func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint
 		}
 		name := r.name(nameOff)
 		if essential && bytes.Contains(name, []byte("___")) {
-			name = essentialName(name)
+			name = EssentialName(name)
 		}
 		if names[string(name)] {
 			ids = append(ids, id)
@@ -271,7 +279,7 @@ func (r *rawBTF) find(names map[string]bool, essential bool, want func(kind uint
 // findFirst returns the lowest id of a type named name whose kind want
 // accepts, 0 if there is none. It compares bytes in place: a lookup is a
 // pass over the type headers, without reading every name.
-func (r *rawBTF) findFirst(name string, want func(kind uint8) bool) uint32 {
+func (r *BTF) FindFirst(name string, want func(kind uint8) bool) uint32 {
 	if name == "" {
 		return 0
 	}
@@ -296,27 +304,27 @@ func (r *rawBTF) findFirst(name string, want func(kind uint8) bool) uint32 {
 
 // refs calls f with the offset, within types, of every type id the type
 // id refers to.
-func (r *rawBTF) refs(id uint32, f func(at uint32)) {
+func (r *BTF) refs(id uint32, f func(at uint32)) {
 	off := r.offset(id)
 	kind, vlen := r.info(off)
 	body := off + btfTypeLen
 	switch kind {
-	case kindPointer, kindTypedef, kindVolatile, kindConst, kindRestrict, kindFunc, kindFuncProto, kindVar, kindDeclTag, kindTypeTag:
+	case KindPointer, KindTypedef, KindVolatile, KindConst, KindRestrict, KindFunc, KindFuncProto, KindVar, KindDeclTag, KindTypeTag:
 		f(off + 8)
 	}
 	switch kind {
-	case kindArray:
+	case KindArray:
 		f(body)
 		f(body + 4)
-	case kindStruct, kindUnion:
+	case KindStruct, KindUnion:
 		for i := range uint32(vlen) {
 			f(body + 12*i + 4)
 		}
-	case kindFuncProto:
+	case KindFuncProto:
 		for i := range uint32(vlen) {
 			f(body + 8*i + 4)
 		}
-	case kindDatasec:
+	case KindDatasec:
 		for i := range uint32(vlen) {
 			f(body + 12*i)
 		}
@@ -326,17 +334,17 @@ func (r *rawBTF) refs(id uint32, f func(at uint32)) {
 // nameOffsets calls f with the offset, within types, of every string
 // offset the type id holds: its name, and its members', values' or
 // parameters'.
-func (r *rawBTF) nameOffsets(id uint32, f func(at uint32)) {
+func (r *BTF) nameOffsets(id uint32, f func(at uint32)) {
 	off := r.offset(id)
 	kind, vlen := r.info(off)
 	f(off)
 	body := off + btfTypeLen
 	switch kind {
-	case kindStruct, kindUnion, kindEnum64:
+	case KindStruct, KindUnion, KindEnum64:
 		for i := range uint32(vlen) {
 			f(body + 12*i)
 		}
-	case kindEnum, kindFuncProto:
+	case KindEnum, KindFuncProto:
 		for i := range uint32(vlen) {
 			f(body + 8*i)
 		}
@@ -352,7 +360,7 @@ func (r *rawBTF) nameOffsets(id uint32, f func(at uint32)) {
 // bpf_core_type_matches compares the members behind a pointer, and its
 // objects take the whole of vmlinux. A reference to an id that does not
 // exist is an error.
-func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err error) {
+func (r *BTF) Closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err error) {
 	const (
 		unseen = iota
 		shell
@@ -386,10 +394,10 @@ func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, 
 			continue
 		}
 		state[id] = want
-		if want == shell && (kind == kindStruct || kind == kindUnion) {
+		if want == shell && (kind == KindStruct || kind == KindUnion) {
 			continue
 		}
-		behind := it.behindPt || kind == kindPointer
+		behind := it.behindPt || kind == KindPointer
 		r.refs(id, func(at uint32) {
 			if ref := r.u32(at); ref != 0 {
 				stack = append(stack, item{ref, behind})
@@ -401,7 +409,7 @@ func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, 
 	r.each(func(id, off uint32, kind uint8) bool {
 		switch state[id] {
 		case shell:
-			if kind == kindStruct || kind == kindUnion {
+			if kind == KindStruct || kind == KindUnion {
 				shells[id] = true
 			}
 			ids = append(ids, id)
@@ -417,7 +425,7 @@ func (r *rawBTF) closure(roots []uint32) (ids []uint32, shells map[uint32]bool, 
 // renumbered from 1 in the same order, with only their strings; shells
 // are written without their members. It returns the blob and the new id
 // of each old one.
-func (r *rawBTF) extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint32]uint32) {
+func (r *BTF) Extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint32]uint32) {
 	newID := make(map[uint32]uint32, len(ids))
 	for i, id := range ids {
 		newID[id] = uint32(i + 1)
