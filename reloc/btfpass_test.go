@@ -78,7 +78,8 @@ func mapTypeName(t *testing.T, blob []byte, id btf.TypeID) string {
 // more objects (*.o, at any depth) to compare.
 func TestPassBTFMatchesFullPath(t *testing.T) {
 	paths, _ := filepath.Glob(filepath.Join("..", "testdata", "*.o"))
-	paths = append(paths, peerObjects(t)...)
+	seedPaths, _ := filepath.Glob(filepath.Join("..", "testdata", "seeds", "*.o"))
+	paths = append(append(paths, seedPaths...), peerObjects(t)...)
 	// More objects, such as a corpus of real tools built elsewhere.
 	if dir := os.Getenv("RAWLOAD_CORPUS"); dir != "" {
 		filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
@@ -90,6 +91,9 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 	}
 	mustPass := []string{"tool_sockfilter.o", "tool_xdp_filter.o", "loader.o", "events.o", "hidden.o", "subsections.o", "sizes.o", "reload.o",
 		"tool_biolatency.o", "tool_tcpconnect.o", "core.o"}
+	// CO-RE objects whose relocations hold no local type id nor compare
+	// types behind pointers: their local types are extracted.
+	mustExtract := []string{"tool_biolatency.o", "tool_tcpconnect.o", "tool_execsnoop.o", "tiny_core.o"}
 	// CO-RE relocations are computed both ways against the running
 	// kernel's BTF where it has one (a file read, no bpf(2)).
 	var opts LinkOptions
@@ -98,7 +102,7 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 	} else {
 		t.Logf("no kernel BTF (%v): CO-RE relocations left unapplied on both paths", err)
 	}
-	passed := 0
+	passed, extracted := 0, 0
 	for _, path := range paths {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -125,8 +129,13 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 		} else if slices.Contains(mustPass, name) {
 			t.Errorf("%s: not passed through", name)
 		}
-		if took && slices.Contains(mustPass, name) && !hasCORE(pass) && btfDecoded(pass) {
+		if took && slices.Contains(mustPass, name) && (!hasCORE(pass) || pass.coreTypesExtracted) && btfDecoded(pass) {
 			t.Errorf("%s: BTF passed through but decoded while linking", name)
+		}
+		if pass.coreTypesExtracted {
+			extracted++
+		} else if slices.Contains(mustExtract, name) {
+			t.Errorf("%s: CO-RE computed from its whole BTF, not from the local types extracted", name)
 		}
 		if len(pass.Programs) != len(full.Programs) || len(pass.Maps) != len(full.Maps) {
 			t.Errorf("%s: %d programs, %d maps passed through; %d, %d on the full path", name, len(pass.Programs), len(pass.Maps), len(full.Programs), len(full.Maps))
@@ -171,7 +180,7 @@ func TestPassBTFMatchesFullPath(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d of %d objects passed their BTF through", passed, len(paths))
+	t.Logf("%d of %d objects passed their BTF through, %d of them with their CO-RE local types extracted", passed, len(paths), extracted)
 }
 
 // sameInsns compares the instructions of a program linked both ways.

@@ -84,6 +84,9 @@ func (l *linker) applyCORE(prog *Program, insns asm.Instructions) error {
 // gets (bpf_core_type_id_local): in the object's own BTF when that is
 // passed through, in the re-encoded BTF otherwise.
 func (l *linker) localTypeID() (func(btf.Type) (btf.TypeID, error), error) {
+	if l.coreLocal != nil {
+		return l.coreLocal.originalID, nil
+	}
 	if l.pass != nil {
 		return l.spec.TypeID, nil
 	}

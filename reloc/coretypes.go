@@ -19,7 +19,7 @@ const (
 // reading of them decides).
 func (l *linker) coreTypeNames() (names []string, all bool) {
 	sec := l.file.Section(".BTF.ext")
-	if sec == nil || l.spec == nil {
+	if sec == nil || (l.spec == nil && l.coreLocal == nil) {
 		return nil, true
 	}
 	data, bo := sec.Data, l.file.ByteOrder
@@ -59,15 +59,28 @@ func (l *linker) coreTypeNames() (names []string, all bool) {
 				continue
 			}
 			seen[id] = true
-			typ, err := l.spec.TypeByID(id)
-			if err != nil {
+			name, ok := l.localTypeName(id)
+			if !ok {
 				return nil, true
 			}
-			if name := typ.TypeName(); name != "" {
+			if name != "" {
 				names = append(names, name)
 			}
 		}
 		p += count * recSize
 	}
 	return names, false
+}
+
+// localTypeName is the name of the object's type id, false for an id its
+// BTF does not have.
+func (l *linker) localTypeName(id btf.TypeID) (string, bool) {
+	if l.coreLocal != nil {
+		return l.coreLocal.typeName(id)
+	}
+	typ, err := l.spec.TypeByID(id)
+	if err != nil {
+		return "", false
+	}
+	return typ.TypeName(), true
 }

@@ -207,6 +207,7 @@ func (l *linker) marshalBTF() error {
 			}
 		}
 		l.obj.BTF, l.obj.btfPassed = l.pass.blob, true
+		l.obj.coreTypesExtracted = l.coreLocal != nil
 		return nil
 	}
 	b, err := l.btfBuilder()

@@ -25,6 +25,9 @@ type Object struct {
 	BTF []byte
 	// btfPassed says BTF is the object's own .BTF, passed through.
 	btfPassed bool
+	// coreTypesExtracted says the CO-RE relocations were computed from
+	// their local types alone, copied out of that BTF (coreLocal).
+	coreTypesExtracted bool
 }
 
 // LinkOptions tune Link. The zero value links without a target BTF.
@@ -90,9 +93,12 @@ type linker struct {
 	spec *btf.Spec
 	ext  *btf.ExtInfos
 	// pass is set when the object's BTF goes to the kernel as it is.
-	pass    *passBTF
-	builder *btf.Builder
-	target  *targetBTF
+	pass *passBTF
+	// coreLocal holds, for such an object with CO-RE relocations, the
+	// local types they read (spec then stays nil).
+	coreLocal *coreLocal
+	builder   *btf.Builder
+	target    *targetBTF
 	// kconfig maps .kconfig variables to their offsets in kconfigMap,
 	// the index of the .kconfig map or -1.
 	kconfig    map[string]uint32
@@ -133,7 +139,7 @@ func (l *linker) loadBTF(data []byte) error {
 	p := l.newPassBTF(sec.Data)
 	if p != nil && !fullBTFPath {
 		l.pass = p
-		if !p.core {
+		if !p.core || l.loadCORELocal(sec.Data) {
 			return nil
 		}
 	}

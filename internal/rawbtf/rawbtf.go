@@ -10,6 +10,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+	"sort"
 )
 
 // BTF is a read-only view of a BTF blob, vmlinux's or an object's: the type offsets,
@@ -222,14 +224,18 @@ func (r *BTF) name(off uint32) []byte {
 	return s[:bytes.IndexByte(s, 0)]
 }
 
-// typeName is the name of type id.
-func (r *BTF) TypeName(id uint32) []byte {
-	return r.name(r.u32(r.offset(id)))
+// String is the string at off in the string section; ok is false when
+// off is outside it.
+func (r *BTF) String(off uint32) (s []byte, ok bool) {
+	if uint64(off) >= uint64(len(r.strings)) {
+		return nil, false
+	}
+	return r.name(off), true
 }
 
-func (r *BTF) kindOf(id uint32) uint8 {
-	kind, _ := r.info(r.offset(id))
-	return kind
+// TypeName is the name of type id, which must be from 1 to Count()-1.
+func (r *BTF) TypeName(id uint32) []byte {
+	return r.name(r.u32(r.offset(id)))
 }
 
 // EssentialName drops a ___flavour suffix, as CO-RE matches names.
@@ -302,10 +308,9 @@ func (r *BTF) FindFirst(name string, want func(kind uint8) bool) uint32 {
 	return found
 }
 
-// refs calls f with the offset, within types, of every type id the type
-// id refers to.
-func (r *BTF) refs(id uint32, f func(at uint32)) {
-	off := r.offset(id)
+// refs calls f with the offset, within types, of every type id the
+// record at off refers to.
+func (r *BTF) refs(off uint32, f func(at uint32)) {
 	kind, vlen := r.info(off)
 	body := off + btfTypeLen
 	switch kind {
@@ -332,10 +337,9 @@ func (r *BTF) refs(id uint32, f func(at uint32)) {
 }
 
 // nameOffsets calls f with the offset, within types, of every string
-// offset the type id holds: its name, and its members', values' or
+// offset the record at off holds: its name, and its members', values' or
 // parameters'.
-func (r *BTF) nameOffsets(id uint32, f func(at uint32)) {
-	off := r.offset(id)
+func (r *BTF) nameOffsets(off uint32, f func(at uint32)) {
 	kind, vlen := r.info(off)
 	f(off)
 	body := off + btfTypeLen
@@ -385,7 +389,8 @@ func (r *BTF) Closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err
 		if id >= r.count {
 			return nil, nil, fmt.Errorf("reference to type %d of %d: %w", id, r.count-1, ErrBadBTF)
 		}
-		kind := r.kindOf(id)
+		off := r.offset(id)
+		kind, _ := r.info(off)
 		want := uint8(full)
 		if it.behindPt {
 			want = shell
@@ -398,7 +403,7 @@ func (r *BTF) Closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err
 			continue
 		}
 		behind := it.behindPt || kind == KindPointer
-		r.refs(id, func(at uint32) {
+		r.refs(off, func(at uint32) {
 			if ref := r.u32(at); ref != 0 {
 				stack = append(stack, item{ref, behind})
 			}
@@ -421,69 +426,106 @@ func (r *BTF) Closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err
 	return ids, shells, nil
 }
 
-// extract writes a BTF blob holding only ids (a closure, ascending),
-// renumbered from 1 in the same order, with only their strings; shells
-// are written without their members. It returns the blob and the new id
-// of each old one.
-func (r *BTF) Extract(ids []uint32, shells map[uint32]bool) ([]byte, map[uint32]uint32) {
-	newID := make(map[uint32]uint32, len(ids))
-	for i, id := range ids {
-		newID[id] = uint32(i + 1)
-	}
-	// Where each record starts and ends, to write them all into one
-	// buffer sized for them.
-	spans := make([][2]uint32, len(ids))
+// Extract writes a BTF blob holding only ids (a closure, ascending),
+// renumbered from 1 in the same order (NewID), with only their strings;
+// shells are written without their members. Besides the blob it
+// allocates two lists of string offsets and no map: a CO-RE target is
+// extracted in every process that loads a CO-RE object.
+func (r *BTF) Extract(ids []uint32, shells map[uint32]bool) []byte {
+	// The string offsets the records hold, each once, ascending; the
+	// strings are copied in that order.
+	olds := []uint32{0}
 	size := 0
+	offs := make([]uint32, len(ids))
+	var walk walker
 	for i, id := range ids {
-		off := r.offset(id)
-		end := r.next(off)
-		if shells[id] {
-			end = off + btfTypeLen
-		}
-		spans[i] = [2]uint32{off, end}
+		off := walk.offset(r, id)
+		offs[i] = off
+		end := r.recordEnd(id, off, shells)
 		size += int(end - off)
+		r.nameOffsets(off, func(at uint32) {
+			if at < end {
+				olds = append(olds, r.u32(at))
+			}
+		})
 	}
-	types := make([]byte, 0, size)
-	strs := []byte{0}
-	newStr := map[uint32]uint32{0: 0}
+	sort.Slice(olds, func(i, j int) bool { return olds[i] < olds[j] })
+	olds = slices.Compact(olds)
+	newOffs := make([]uint32, len(olds))
+	strLen := uint32(0)
+	for i, old := range olds {
+		newOffs[i] = strLen
+		strLen += uint32(len(r.name(old))) + 1
+	}
+
+	out := make([]byte, btfHeaderLen, btfHeaderLen+uint32(size)+strLen)
+	r.order.PutUint16(out, btfMagic)
+	out[2] = 1 // version
+	r.order.PutUint32(out[4:], btfHeaderLen)
+	r.order.PutUint32(out[8:], 0)
+	r.order.PutUint32(out[12:], uint32(size))
+	r.order.PutUint32(out[16:], uint32(size))
+	r.order.PutUint32(out[20:], strLen)
 	for i, id := range ids {
-		off, end := spans[i][0], spans[i][1]
-		start := uint32(len(types))
-		types = append(types, r.types[off:end]...)
-		rec := types[start:]
-		// A string offset at `at` in the original record, moved into strs.
-		moveName := func(at uint32) {
-			if at-off >= uint32(len(rec)) {
-				return // a member name of a shell, which keeps no members
+		off := offs[i]
+		end := r.recordEnd(id, off, shells)
+		start := uint32(len(out))
+		out = append(out, r.types[off:end]...)
+		rec := out[start:]
+		r.nameOffsets(off, func(at uint32) {
+			if at < end {
+				p := rec[at-off:]
+				i, _ := slices.BinarySearch(olds, r.order.Uint32(p))
+				r.order.PutUint32(p, newOffs[i])
 			}
-			p := rec[at-off:]
-			old := r.order.Uint32(p)
-			s, ok := newStr[old]
-			if !ok {
-				s = uint32(len(strs))
-				strs = append(append(strs, r.name(old)...), 0)
-				newStr[old] = s
-			}
-			r.order.PutUint32(p, s)
-		}
-		r.nameOffsets(id, moveName)
+		})
 		if shells[id] {
 			// vlen 0, kind and kind_flag kept; the size stays.
 			r.order.PutUint32(rec[4:], r.order.Uint32(rec[4:])&^0xffff)
 			continue
 		}
-		r.refs(id, func(at uint32) {
+		r.refs(off, func(at uint32) {
 			p := rec[at-off:]
-			r.order.PutUint32(p, newID[r.order.Uint32(p)])
+			r.order.PutUint32(p, NewID(ids, r.order.Uint32(p)))
 		})
 	}
-	out := make([]byte, btfHeaderLen, btfHeaderLen+len(types)+len(strs))
-	r.order.PutUint16(out, btfMagic)
-	out[2] = 1 // version
-	r.order.PutUint32(out[4:], btfHeaderLen)
-	r.order.PutUint32(out[8:], 0)
-	r.order.PutUint32(out[12:], uint32(len(types)))
-	r.order.PutUint32(out[16:], uint32(len(types)))
-	r.order.PutUint32(out[20:], uint32(len(strs)))
-	return append(append(out, types...), strs...), newID
+	for _, old := range olds {
+		out = append(append(out, r.name(old)...), 0)
+	}
+	return out
+}
+
+// walker finds where types start for ids visited in ascending order,
+// walking on from the last one found rather than from the index entry
+// before each: Extract visits a closure's thousands of ids in order.
+type walker struct{ id, off uint32 }
+
+func (w *walker) offset(r *BTF, id uint32) uint32 {
+	if w.id == 0 || id < w.id || id-w.id >= idStride {
+		w.id, w.off = id, r.offset(id)
+		return w.off
+	}
+	for ; w.id < id; w.id++ {
+		w.off = r.next(w.off)
+	}
+	return w.off
+}
+
+// recordEnd is where the record of id, at off, ends as Extract writes
+// it: a shell keeps its common part alone.
+func (r *BTF) recordEnd(id, off uint32, shells map[uint32]bool) uint32 {
+	if shells[id] {
+		return off + btfTypeLen
+	}
+	return r.next(off)
+}
+
+// NewID is the id Extract(ids, ...) gives type old: its place in ids,
+// from 1; 0 for void or a type ids does not hold.
+func NewID(ids []uint32, old uint32) uint32 {
+	at, found := slices.BinarySearch(ids, old)
+	if !found {
+		return 0
+	}
+	return uint32(at + 1)
 }
