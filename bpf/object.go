@@ -55,11 +55,22 @@ type Object struct {
 
 // Open reads, links and prepares the object file at path.
 func Open(path string, opts *Options) (*Object, error) {
-	data, err := readObjectFile(path)
+	buf, _ := fileBuffers.Get().(*[]byte)
+	if buf == nil {
+		buf = new([]byte)
+	}
+	data, whole, err := readObjectFileInto(path, *buf)
 	if err != nil {
+		fileBuffers.Put(buf)
 		return nil, err
 	}
 	obj, err := openBytes(filepath.Base(path), data, opts)
+	if whole != nil && cap(whole) <= sparseMin {
+		// Read into buf, or into a new buffer buf was too small for:
+		// either is free again, openBytes keeping none of it.
+		*buf = whole
+	}
+	fileBuffers.Put(buf)
 	if err != nil {
 		return nil, fmt.Errorf("object %s: %w", path, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,32 +23,48 @@ var ErrNotRegularFile = errors.New("not a regular file")
 // never opened, and opens without blocking in case path changed between
 // the two.
 func readObjectFile(path string) ([]byte, error) {
+	data, _, err := readObjectFileInto(path, nil)
+	return data, err
+}
+
+// fileBuffers recycles the buffers Open reads object files smaller than
+// sparseMin into: the Object keeps none of the bytes, and a process that
+// loads an object again and again would otherwise take the file's size
+// in fresh memory each time, a page fault per page (about 2 µs here)
+// until its first garbage collection.
+var fileBuffers sync.Pool // of *[]byte
+
+// readObjectFileInto is readObjectFile reading into buf when the file is
+// read whole and fits in it (with the byte more it reads to see growth).
+// whole is the buffer a file read whole went into, at its full capacity,
+// nil for a file read without its DWARF.
+func readObjectFileInto(path string, buf []byte) (data, whole []byte, err error) {
 	var st unix.Stat_t
 	if err := unix.Stat(path, &st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+		return nil, nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if err := checkObjectFile(path, &st); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Plain system calls, not an os.File: a regular file gains nothing
 	// from the runtime's poller, whose set-up and refused registration
 	// cost a fresh process and every Open a few system calls each.
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+		return nil, nil, &os.PathError{Op: "stat", Path: path, Err: err}
 	}
 	if err := checkObjectFile(path, &st); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if st.Size >= sparseMin {
 		data := make([]byte, st.Size)
 		ok, err := readSparse(fd, data)
 		if err != nil {
-			return nil, readError(path, err)
+			return nil, nil, readError(path, err)
 		}
 		if ok {
 			// A file that changed size while being read is refused, as
@@ -55,18 +72,22 @@ func readObjectFile(path string) ([]byte, error) {
 			// told from one read before the change.
 			var after unix.Stat_t
 			if err := unix.Fstat(fd, &after); err != nil {
-				return nil, &os.PathError{Op: "stat", Path: path, Err: err}
+				return nil, nil, &os.PathError{Op: "stat", Path: path, Err: err}
 			}
 			if after.Size != st.Size || after.Mtim != st.Mtim {
-				return nil, fmt.Errorf("%s: %w", path, errFileChanged)
+				return nil, nil, fmt.Errorf("%s: %w", path, errFileChanged)
 			}
-			return data, nil
+			return data, nil, nil
 		}
 	}
 	// Read what fstat said into one buffer, with one byte more to see a
 	// file that grew: one read(2) for most objects, not a growing buffer's
 	// dozen.
-	data := make([]byte, st.Size+1)
+	whole = buf[:cap(buf)]
+	if int64(len(whole)) < st.Size+1 {
+		whole = make([]byte, st.Size+1)
+	}
+	data = whole[:st.Size+1]
 	n := 0
 	for n < len(data) {
 		m, err := unix.Read(fd, data[n:])
@@ -74,14 +95,14 @@ func readObjectFile(path string) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, readError(path, err)
+			return nil, nil, readError(path, err)
 		}
 		if m == 0 {
-			return data[:n:n], nil
+			return data[:n:n], whole[:0], nil
 		}
 		n += m
 	}
-	return nil, fmt.Errorf("%s: %w", path, errFileChanged)
+	return nil, nil, fmt.Errorf("%s: %w", path, errFileChanged)
 }
 
 // errFileChanged is a file that shrank, grew or was rewritten while
