@@ -21,9 +21,9 @@ import (
 // go through a pointer. This is the rule the CO-RE target follows on the
 // kernel's side (internal/kernel CORETarget).
 type coreLocal struct {
-	raw   *rawbtf.BTF // the object's BTF: names by original id
-	spec  *btf.Spec   // the extracted types
-	ids   []uint32    // original ids, ascending: extracted id i is ids[i-1]
+	raw  *rawbtf.BTF // the object's BTF: names by original id
+	spec *btf.Spec   // the extracted types
+	ids  []uint32    // original ids, ascending: extracted id i is ids[i-1]
 }
 
 // CO-RE relocation kinds (enum bpf_core_relo_kind) whose fixups hold a
