@@ -106,7 +106,7 @@ func (m *Map) Users() int {
 
 // Create creates the map in its slot; it is a no-op if the map is live.
 func (m *Map) Create() error {
-	if err := m.createUnlocked(nil); err != nil {
+	if _, err := m.createUnlocked(nil, false); err != nil {
 		return err
 	}
 	m.obj.mu.Lock()

@@ -25,7 +25,12 @@ import (
 // m.creating makes concurrent loads of programs sharing the map create it
 // once. Lock order: p.lifecycle, m.creating, obj.mu, m.state. obj.mu is
 // not held.
-func (m *Map) createUnlocked(tx *loadTx) error {
+//
+// With forUser, the map is installed with its first user counted in the
+// same critical section (counted reports it), so that a map made live by
+// a program's load is never seen live without users: the program's load
+// then counts it no more.
+func (m *Map) createUnlocked(tx *loadTx, forUser bool) (counted bool, err error) {
 	m.creating.Lock()
 	defer m.creating.Unlock()
 	o := m.obj
@@ -33,7 +38,7 @@ func (m *Map) createUnlocked(tx *loadTx) error {
 	o.mu.Lock()
 	if o.closed || m.live.Load() {
 		o.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	spec := *m.spec
 	generation := m.specGeneration
@@ -46,7 +51,7 @@ func (m *Map) createUnlocked(tx *loadTx) error {
 		o.btf.get(o.spec.BTF)
 	}
 	if !plain {
-		return nil
+		return false, nil
 	}
 	attr := createAttr(&spec)
 	start := time.Now()
@@ -58,21 +63,24 @@ func (m *Map) createUnlocked(tx *loadTx) error {
 	o.stats.MapCreate += took
 	if err != nil {
 		if o.closed || m.live.Load() || m.specGeneration != generation {
-			return nil // no longer this call's failure: createLocked decides
+			return false, nil // no longer this call's failure: createLocked decides
 		}
-		return err
+		return false, err
 	}
 	o.stats.MapsCreated++
 	if o.closed || m.live.Load() || m.specGeneration != generation {
 		unix.Close(fd)
-		return nil
+		return false, nil
 	}
 	if err := m.install(fd); err != nil {
-		return err
+		return false, err
 	}
 	m.external = false
 	tx.created(m, "")
-	return nil
+	if forUser {
+		m.users++
+	}
+	return forUser, nil
 }
 
 // createsUnlocked reports whether m's creation needs nothing but its
@@ -92,19 +100,30 @@ func createsUnlocked(m *Map) bool {
 }
 
 // createMapsUnlocked gives the maps p uses that are not live their head
-// start outside the Object's lock. obj.mu is not held.
-func (p *Program) createMapsUnlocked(tx *loadTx) error {
-	// p.maps and p.bound apart: usedMaps would allocate, and a reload
-	// allocates nothing.
+// start outside the Object's lock, and returns those it made live with
+// p counted as their user (nil if none: a reload allocates nothing). On
+// an error p is no user of any. obj.mu is not held.
+func (p *Program) createMapsUnlocked(tx *loadTx) ([]*Map, error) {
+	var counted []*Map
+	// p.maps and p.bound apart: usedMaps would allocate.
 	for _, maps := range [2][]*Map{p.maps, p.bound} {
 		for _, m := range maps {
 			if m.live.Load() {
 				continue
 			}
-			if err := m.createUnlocked(tx); err != nil {
-				return err
+			ok, err := m.createUnlocked(tx, true)
+			if err != nil {
+				p.obj.mu.Lock()
+				for _, c := range counted {
+					c.users--
+				}
+				p.obj.mu.Unlock()
+				return nil, err
+			}
+			if ok {
+				counted = append(counted, m)
 			}
 		}
 	}
-	return nil
+	return counted, nil
 }

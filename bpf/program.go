@@ -262,11 +262,12 @@ func (p *Program) newInstance(tx *loadTx) (int, error) {
 	// The first load's BTF_LOAD, outside the Object's lock; a failure
 	// shows again, and is dealt with, below.
 	o.btf.get(o.spec.BTF)
-	if err := p.createMapsUnlocked(tx); err != nil {
+	counted, err := p.createMapsUnlocked(tx)
+	if err != nil {
 		return -1, fmt.Errorf("program %s: %w", p.Name(), err)
 	}
 	o.mu.Lock()
-	err := p.acquireMapsLocked(tx)
+	err = p.acquireMapsLocked(tx, counted)
 	var btfFD int
 	if err == nil {
 		btfFD, err = o.btf.get(o.spec.BTF)
@@ -365,13 +366,23 @@ func (p *Program) usedMaps() []*Map {
 }
 
 // acquireMapsLocked creates the program's maps that are not live and
-// counts the program as their user, so none can be destroyed under it.
-func (p *Program) acquireMapsLocked(tx *loadTx) error {
+// counts the program as their user, so none can be destroyed under it;
+// counted are those it already counts (createMapsUnlocked). On an error
+// the program is no user of any.
+func (p *Program) acquireMapsLocked(tx *loadTx, counted []*Map) error {
 	used := p.usedMaps()
 	for i, m := range used {
+		if slices.Contains(counted, m) {
+			continue
+		}
 		if err := m.createLocked(tx); err != nil {
 			for _, prev := range used[:i] {
-				prev.users--
+				if !slices.Contains(counted, prev) {
+					prev.users--
+				}
+			}
+			for _, c := range counted {
+				c.users--
 			}
 			return err
 		}
