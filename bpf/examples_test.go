@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"context"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -28,11 +27,7 @@ func TestCiliumExamples(t *testing.T) {
 	loaded := 0
 	for _, path := range objects {
 		name := filepath.Base(filepath.Dir(path))
-		obj := mustOpen(t, path, nil)
-		for _, p := range obj.Programs() {
-			must(t, p.SetLoadType(LoadDynamic))
-		}
-		must(t, obj.Load(context.Background()))
+		obj := openDynamic(t, path, nil)
 		for _, p := range obj.Programs() {
 			err := p.Load()
 			if err == nil {

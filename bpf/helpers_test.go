@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io/fs"
@@ -55,6 +56,18 @@ func mustOpen(t *testing.T, path string, opts *Options) *Object {
 		t.Fatalf("Open(%s): %v", path, err)
 	}
 	t.Cleanup(func() { obj.Close() })
+	return obj
+}
+
+// openDynamic opens path with every program Dynamic and runs
+// Object.Load, which then loads nothing: programs load one by one.
+func openDynamic(t *testing.T, path string, opts *Options) *Object {
+	t.Helper()
+	obj := mustOpen(t, path, opts)
+	for _, p := range obj.Programs() {
+		must(t, p.SetLoadType(LoadDynamic))
+	}
+	must(t, obj.Load(context.Background()))
 	return obj
 }
 

@@ -189,11 +189,7 @@ func must(t *testing.T, err error) {
 func TestDestroyRecreate(t *testing.T) {
 	requireKernel(t)
 	checkNoLeak(t)
-	obj := mustOpen(t, testdata("loader.o"), nil)
-	for _, p := range obj.Programs() {
-		must(t, p.SetLoadType(LoadDynamic))
-	}
-	must(t, obj.Load(context.Background()))
+	obj := openDynamic(t, testdata("loader.o"), nil)
 	prog := obj.Program("prog_loop")
 	results := obj.Map("results")
 	slot := results.FD()
@@ -251,11 +247,7 @@ func mapID(t *testing.T, m *Map) uint32 {
 func TestReleaseUnusedMaps(t *testing.T) {
 	requireKernel(t)
 	checkNoLeak(t)
-	obj := mustOpen(t, testdata("loader.o"), &Options{ReleaseUnusedMaps: true})
-	for _, p := range obj.Programs() {
-		must(t, p.SetLoadType(LoadDynamic))
-	}
-	must(t, obj.Load(context.Background()))
+	obj := openDynamic(t, testdata("loader.o"), &Options{ReleaseUnusedMaps: true})
 	counter, loop := obj.Program("prog_counter"), obj.Program("prog_loop")
 	counts := obj.Map("counts")
 	must(t, counter.Load())

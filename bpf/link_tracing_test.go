@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,11 +22,7 @@ func TestTracingAttach(t *testing.T) {
 	requireKernel(t)
 	requireKernelBTF(t)
 	checkNoLeak(t)
-	obj := mustOpen(t, testdata("trampoline.o"), nil)
-	for _, p := range obj.Programs() {
-		must(t, p.SetLoadType(LoadDynamic))
-	}
-	must(t, obj.Load(context.Background()))
+	obj := openDynamic(t, testdata("trampoline.o"), nil)
 	var refused []string
 	for _, name := range []string{"fentry_prog", "fexit_prog", "fmod_ret_prog", "lsm_prog"} {
 		p := obj.Program(name)

@@ -1,7 +1,6 @@
 package bpf
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -66,11 +65,7 @@ func within(t *testing.T, what string, f func() error) {
 func TestMapCreateOutsideObjectLock(t *testing.T) {
 	requireKernel(t)
 	checkNoLeak(t)
-	obj := mustOpen(t, testdata("loader.o"), nil)
-	for _, p := range obj.Programs() {
-		must(t, p.SetLoadType(LoadDynamic))
-	}
-	must(t, obj.Load(context.Background()))
+	obj := openDynamic(t, testdata("loader.o"), nil)
 	counter, maps := obj.Program("prog_counter"), obj.Program("prog_maps")
 	recent := obj.Map("recent")
 	for _, m := range obj.Maps() {
@@ -130,11 +125,7 @@ func TestMapCreateOutsideObjectLock(t *testing.T) {
 func TestMapCreateUnlockedRace(t *testing.T) {
 	requireKernel(t)
 	checkNoLeak(t)
-	obj := mustOpen(t, testdata("loader.o"), nil)
-	for _, p := range obj.Programs() {
-		must(t, p.SetLoadType(LoadDynamic))
-	}
-	must(t, obj.Load(context.Background()))
+	obj := openDynamic(t, testdata("loader.o"), nil)
 	recent := obj.Map("recent")
 	maps := obj.Program("prog_maps")
 
