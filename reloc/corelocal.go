@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"sort"
 
 	"github.com/cilium/ebpf/btf"
 
@@ -59,10 +58,9 @@ func (l *linker) loadCORELocal(btfData []byte) bool {
 	}
 	// Roots and strings of every record; the records themselves are
 	// copied below with their ids and strings renumbered.
-	var roots []uint32
-	strs := make(map[uint32]uint32)
+	var roots, strs []uint32
 	ok = eachCORESection(relos, bo, func(nameOff uint32, recs []byte) bool {
-		strs[nameOff] = 0
+		strs = append(strs, nameOff)
 		for rec := recs; len(rec) > 0; rec = rec[coreReloRecordSize:] {
 			id, access, kind := bo.Uint32(rec[4:]), bo.Uint32(rec[8:]), bo.Uint32(rec[12:])
 			switch {
@@ -71,50 +69,42 @@ func (l *linker) loadCORELocal(btfData []byte) bool {
 				return false
 			}
 			roots = append(roots, id)
-			strs[access] = 0
+			strs = append(strs, access)
 		}
 		return true
 	})
 	if !ok || len(roots) == 0 {
 		return false
 	}
+	for _, off := range strs {
+		if _, ok := raw.String(off); !ok {
+			return false
+		}
+	}
 	ids, shells, err := raw.Closure(roots)
 	if err != nil {
 		return false
 	}
-	blob := raw.Extract(ids, shells)
-	// The section names and access strings the records name, after the
-	// type names in the extracted string section.
-	strLen := bo.Uint32(blob[20:])
-	olds := make([]uint32, 0, len(strs))
-	for old := range strs {
-		olds = append(olds, old)
+	// With the section names and access strings the records name.
+	extracted := raw.Extract(ids, shells, strs)
+	newStr := func(old uint32) uint32 {
+		off, _ := extracted.StringOffset(old)
+		return off
 	}
-	sort.Slice(olds, func(i, j int) bool { return olds[i] < olds[j] })
-	for _, old := range olds {
-		s, ok := raw.String(old)
-		if !ok {
-			return false
-		}
-		strs[old] = strLen
-		blob = append(append(blob, s...), 0)
-		strLen += uint32(len(s)) + 1
-	}
-	bo.PutUint32(blob[20:], strLen)
 
 	ext := make([]byte, len(relos))
 	copy(ext, relos)
 	eachCORESection(ext, bo, func(nameOff uint32, recs []byte) bool {
 		for rec := recs; len(rec) > 0; rec = rec[coreReloRecordSize:] {
 			bo.PutUint32(rec[4:], rawbtf.NewID(ids, bo.Uint32(rec[4:])))
-			bo.PutUint32(rec[8:], strs[bo.Uint32(rec[8:])])
+			bo.PutUint32(rec[8:], newStr(bo.Uint32(rec[8:])))
 		}
 		return true
 	})
 	// Name offsets of the sections: the 4 bytes before each count.
-	renameCORESections(ext, bo, strs)
+	renameCORESections(ext, bo, newStr)
 
-	spec, extInfos, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(btfObject(blob, coreOnlyExt(ext, bo), bo)))
+	spec, extInfos, err := btf.LoadSpecAndExtInfosFromReader(bytes.NewReader(btfObject(extracted.Blob, coreOnlyExt(ext, bo), bo)))
 	if err != nil || extInfos == nil {
 		return false
 	}
@@ -191,9 +181,9 @@ func eachCORESection(relos []byte, bo binary.ByteOrder, f func(nameOff uint32, r
 }
 
 // renameCORESections moves each section's name offset to its new place.
-func renameCORESections(relos []byte, bo binary.ByteOrder, strs map[uint32]uint32) {
+func renameCORESections(relos []byte, bo binary.ByteOrder, newStr func(uint32) uint32) {
 	for p := uint64(4); p+8 <= uint64(len(relos)); {
-		bo.PutUint32(relos[p:], strs[bo.Uint32(relos[p:])])
+		bo.PutUint32(relos[p:], newStr(bo.Uint32(relos[p:])))
 		p += 8 + uint64(bo.Uint32(relos[p+4:]))*coreReloRecordSize
 	}
 }

@@ -48,7 +48,7 @@ func (e *Env) CORETarget(names []string) (*btf.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vmlinux BTF: %w", err)
 	}
-	blob := raw.Extract(ids, shells)
+	blob := raw.Extract(ids, shells, nil).Blob
 	spec, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
 	if err != nil {
 		return nil, fmt.Errorf("vmlinux BTF, %d types for CO-RE: %w", len(ids), err)

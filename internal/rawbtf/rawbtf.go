@@ -426,15 +426,36 @@ func (r *BTF) Closure(roots []uint32) (ids []uint32, shells map[uint32]bool, err
 	return ids, shells, nil
 }
 
+// Extracted is a BTF blob Extract wrote, and where the strings it
+// carried over went.
+type Extracted struct {
+	Blob []byte
+	// olds are the original offsets of the strings carried over,
+	// ascending; newOffs[i] is where olds[i] went.
+	olds, newOffs []uint32
+}
+
+// StringOffset is where the string at old went, false if it was not
+// carried over.
+func (e *Extracted) StringOffset(old uint32) (uint32, bool) {
+	i, found := slices.BinarySearch(e.olds, old)
+	if !found {
+		return 0, false
+	}
+	return e.newOffs[i], true
+}
+
 // Extract writes a BTF blob holding only ids (a closure, ascending),
-// renumbered from 1 in the same order (NewID), with only their strings;
-// shells are written without their members. Besides the blob it
-// allocates two lists of string offsets and no map: a CO-RE target is
-// extracted in every process that loads a CO-RE object.
-func (r *BTF) Extract(ids []uint32, shells map[uint32]bool) []byte {
+// renumbered from 1 in the same order (NewID), with only their strings
+// and those at the offsets in extra (strings something outside the types
+// names, such as .BTF.ext's section names); shells are written without
+// their members. Besides the blob it allocates two lists of string
+// offsets and no map: a CO-RE target is extracted in every process that
+// loads a CO-RE object.
+func (r *BTF) Extract(ids []uint32, shells map[uint32]bool, extra []uint32) *Extracted {
 	// The string offsets the records hold, each once, ascending; the
 	// strings are copied in that order.
-	olds := []uint32{0}
+	olds := append([]uint32{0}, extra...)
 	size := 0
 	offs := make([]uint32, len(ids))
 	var walk walker
@@ -492,7 +513,7 @@ func (r *BTF) Extract(ids []uint32, shells map[uint32]bool) []byte {
 	for _, old := range olds {
 		out = append(append(out, r.name(old)...), 0)
 	}
-	return out
+	return &Extracted{Blob: out, olds: olds, newOffs: newOffs}
 }
 
 // walker finds where types start for ids visited in ascending order,

@@ -2,6 +2,7 @@ package rawbtf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"os"
 	"testing"
@@ -43,7 +44,7 @@ func TestRawBTFExtract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		blob := raw.Extract(ids, shells)
+		blob := raw.Extract(ids, shells, nil).Blob
 		small, err := btf.LoadSpecFromReader(bytes.NewReader(blob))
 		if err != nil {
 			t.Fatalf("type %d (%s): extracted BTF: %v", id, want, err)
@@ -101,7 +102,48 @@ func FuzzRawBTF(f *testing.F) {
 		if err != nil {
 			return
 		}
-		blob := raw.Extract(ids, shells)
-		btf.LoadSpecFromReader(bytes.NewReader(blob))
+		extracted := raw.Extract(ids, shells, []uint32{1, 7, 1 << 30})
+		for _, old := range []uint32{1, 7, 1 << 30} {
+			if _, ok := extracted.StringOffset(old); !ok {
+				t.Fatalf("extra string %d not carried over", old)
+			}
+		}
+		btf.LoadSpecFromReader(bytes.NewReader(extracted.Blob))
 	})
+}
+
+// TestRawBTFExtractStrings: strings named outside the types are carried
+// over, each to an offset holding the same bytes.
+func TestRawBTFExtractStrings(t *testing.T) {
+	data := rawSeed(t)
+	raw, err := Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, shells, err := raw.Closure([]uint32{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var extra []uint32
+	for off := uint32(1); off < uint32(len(raw.strings)); off++ {
+		if raw.strings[off-1] == 0 {
+			extra = append(extra, off)
+		}
+	}
+	extracted := raw.Extract(ids, shells, extra)
+	strs := extracted.Blob[btfHeaderLen+binary.LittleEndian.Uint32(extracted.Blob[16:]):]
+	for _, old := range extra {
+		off, ok := extracted.StringOffset(old)
+		want, _ := raw.String(old)
+		if !ok || off >= uint32(len(strs)) {
+			t.Fatalf("string at %d (%q): carried to %d, %v", old, want, off, ok)
+		}
+		got := strs[off:]
+		if got = got[:bytes.IndexByte(got, 0)]; !bytes.Equal(got, want) {
+			t.Errorf("string at %d: %q, carried over as %q", old, want, got)
+		}
+	}
+	if _, ok := extracted.StringOffset(uint32(len(raw.strings)) + 100); ok {
+		t.Error("a string never asked for reported carried over")
+	}
 }
