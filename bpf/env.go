@@ -32,13 +32,9 @@ func kernelSpec() (*btf.Spec, error) { return kernel.System().Vmlinux() }
 // PossibleCPUs is the number of values a per-CPU map holds per key.
 func PossibleCPUs() (int, error) { return kernel.System().PossibleCPUs() }
 
-// haveProgBindMap reports whether the kernel has BPF_PROG_BIND_MAP (Linux
-// 5.8). A kernel that could not be asked counts as one without: a load
-// that cannot make the probe's fds is about to fail anyway.
-func haveProgBindMap() bool {
-	ok, err := kernel.System().HaveProgBindMap()
-	return ok && err == nil
-}
+// bindMap binds the map in slot to the program at progFD where the
+// kernel has BPF_PROG_BIND_MAP (kernel.Env.BindMap).
+func bindMap(progFD, slot int) error { return kernel.System().BindMap(progFD, slot) }
 
 // btfMarshalOptions says how to marshal an object's BTF for the running
 // kernel. Each call returns a new copy.

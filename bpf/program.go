@@ -320,11 +320,9 @@ func (p *Program) newInstance(tx *loadTx) (int, error) {
 // afterLoadLocked binds the program to its bound maps and puts it into
 // the program arrays that name it. obj.mu is held.
 func (p *Program) afterLoadLocked(fd int) error {
-	if haveProgBindMap() {
-		for _, m := range p.bound {
-			if err := syscall.ProgBindMap(fd, m.slot, 0); err != nil {
-				return fmt.Errorf("binding map %s: %w", m.Name(), err)
-			}
+	for _, m := range p.bound {
+		if err := bindMap(fd, m.slot); err != nil {
+			return fmt.Errorf("binding map %s: %w", m.Name(), err)
 		}
 	}
 	return p.fillProgArraysLocked(fd)

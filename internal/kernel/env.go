@@ -75,8 +75,10 @@ type Env struct {
 	version    once[uint32]
 	cpus       once[int]
 
-	// Each probe's answer, once the kernel has given a definitive one.
+	// Each probe's answer, once the kernel has given a definitive one;
+	// allBTF is the answer for all of them at once (acceptsAllBTF).
 	btfProbes   [numBTFFeatures]once[error]
+	allBTF      once[error]
 	progBindMap once[bool]
 }
 

@@ -106,10 +106,20 @@ func loadBTFProbe(feature, since string, blob []byte) error {
 // probeBTF returns nil when the kernel loads BTF holding f, an error
 // wrapping ErrBTFKindUnsupported when it refuses it, and any other error
 // when it could not be asked. Only the first two are kept: the kernel will
-// not change its mind, while EPERM or EMFILE may pass.
+// not change its mind, while EPERM or EMFILE may pass. A kernel that
+// loads every probe's type at once (acceptsAllBTF) is asked nothing more.
 func (e *Env) probeBTF(f btfFeature) error {
-	refused, err := e.btfProbes[f].get(func() (error, error) {
-		err := btfProbes[f].run()
+	if e.acceptsAllBTF() {
+		return nil
+	}
+	return e.keepAnswer(&e.btfProbes[f], btfProbes[f].run)
+}
+
+// keepAnswer runs probe once its answer is kept in o: nil or a refusal,
+// not a failure to ask.
+func (e *Env) keepAnswer(o *once[error], probe func() error) error {
+	refused, err := o.get(func() (error, error) {
+		err := probe()
 		if err == nil || errors.Is(err, ErrBTFKindUnsupported) {
 			return err, nil
 		}
@@ -119,6 +129,32 @@ func (e *Env) probeBTF(f btfFeature) error {
 		return err
 	}
 	return refused
+}
+
+// acceptsAllBTF reports whether the kernel loads one blob holding every
+// probe's type: one BTF_LOAD where a current kernel would otherwise take
+// eight in every process that loads an object. If it refuses that blob,
+// or could not be asked, each feature is probed on its own.
+func (e *Env) acceptsAllBTF() bool {
+	return e.keepAnswer(&e.allBTF, probeEveryBTFKind) == nil
+}
+
+// probeEveryBTFKind loads every probe's type in one blob; tests replace
+// it to play a kernel that refuses one of them.
+var probeEveryBTFKind = func() error {
+	types := make([]btf.Type, 0, numBTFFeatures)
+	for f := range numBTFFeatures {
+		types = append(types, btfProbes[f].typ())
+	}
+	b, err := btf.NewBuilder(types, nil)
+	if err != nil {
+		return fmt.Errorf("probing every BTF kind: %w", err)
+	}
+	blob, err := b.Marshal(nil, nil)
+	if err != nil {
+		return fmt.Errorf("probing every BTF kind: %w", err)
+	}
+	return loadBTFProbe("every BTF kind", "6.0", blob)
 }
 
 // refusesBTF reports whether the kernel refuses f. A probe that could not
@@ -172,6 +208,32 @@ func (e *Env) HaveProgBindMap() (bool, error) {
 		}
 		return false, err
 	})
+}
+
+// ProgBindMapKnown reports whether the kernel has BPF_PROG_BIND_MAP, if
+// that is known yet: from HaveProgBindMap's probe or from BindMap.
+func (e *Env) ProgBindMapKnown() (have, known bool) { return e.progBindMap.peek() }
+
+// BindMap binds mapFD to the program at progFD with BPF_PROG_BIND_MAP
+// (Linux 5.8), as libbpf binds .rodata, and does nothing on a kernel
+// without the command. A process's first bind is also its probe for the
+// command, which then costs no program and map of its own: a kernel
+// without it says EINVAL, as to any command it does not know (the flags
+// are 0 and both fds are what they must be).
+func (e *Env) BindMap(progFD, mapFD int) error {
+	have, known := e.progBindMap.peek()
+	if known && !have {
+		return nil
+	}
+	err := syscall.ProgBindMap(progFD, mapFD, 0)
+	switch {
+	case err == nil:
+		e.progBindMap.get(func() (bool, error) { return true, nil })
+	case !known && errors.Is(err, unix.EINVAL):
+		e.progBindMap.get(func() (bool, error) { return false, nil })
+		return nil
+	}
+	return err
 }
 
 // errNoProgBindMap is the kernel not knowing the command.

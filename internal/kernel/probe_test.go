@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"github.com/rawload/rawload/internal/testutil"
+	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -114,10 +117,42 @@ func TestProbeEMFILENotCached(t *testing.T) {
 	if ok, err := env.HaveProgBindMap(); !ok || err != nil {
 		t.Errorf("HaveProgBindMap with fds again: %v, %v", ok, err)
 	}
-	for f := range numBTFFeatures {
-		if _, kept := env.btfProbes[f].peek(); !kept && f <= featFloat {
-			t.Errorf("%s: the kernel's answer was not kept", btfProbes[f].feature)
+	if refused, kept := env.allBTF.peek(); !kept || refused != nil {
+		t.Errorf("the kernel's answer for every kind at once: %v, kept %v", refused, kept)
+	}
+}
+
+// A kernel that loads every kind at once is asked once, whatever an
+// Object then wants to know; one that refuses that blob is asked about
+// each kind on its own, and what it answers decides.
+func TestProbeAllBTFAtOnce(t *testing.T) {
+	testutil.KernelTest(t)
+	loads := func() int {
+		n := 0
+		syscall.SetFaultHook(func(cmd int) unix.Errno {
+			if cmd == uapi.CmdBTFLoad {
+				n++
+			}
+			return 0
+		})
+		defer syscall.SetFaultHook(nil)
+		env := New(Paths{})
+		opts := env.BTFMarshalOptions()
+		if err := env.CheckBTFSupport(); err != nil {
+			t.Fatalf("CheckBTFSupport: %v", err)
 		}
+		if want := (btf.MarshalOptions{Order: binary.NativeEndian, PreventNoTypeFound: true}); *opts != want {
+			t.Errorf("marshal options: %+v", *opts)
+		}
+		return n
+	}
+	if n := loads(); n != 1 {
+		t.Errorf("%d BTF_LOADs to learn every kind, want 1", n)
+	}
+	defer func(probe func() error) { probeEveryBTFKind = probe }(probeEveryBTFKind)
+	probeEveryBTFKind = func() error { return fmt.Errorf("a kind: %w", ErrBTFKindUnsupported) }
+	if n := loads(); n != int(numBTFFeatures) {
+		t.Errorf("%d BTF_LOADs with every kind at once refused, want one per kind, %d", n, numBTFFeatures)
 	}
 }
 
@@ -171,5 +206,71 @@ func TestProbeProgBindMap(t *testing.T) {
 	}
 	if ok, err := System().HaveProgBindMap(); !ok || err != nil {
 		t.Errorf("HaveProgBindMap is %v, %v on 6.18", ok, err)
+	}
+}
+
+// The first BindMap of an Env is its probe for BPF_PROG_BIND_MAP: a bind
+// that works says the kernel has it; EINVAL says it has not, and the maps
+// then stay unbound without asking again; any other error is the
+// caller's and decides nothing.
+func TestBindMap(t *testing.T) {
+	testutil.KernelTest(t)
+	res, err := syscall.ProgLoad(&syscall.ProgLoadOptions{Type: uapi.ProgTypeSocketFilter, Insns: returnZero, License: "GPL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(res.FD)
+	mapFD, err := syscall.MapCreate(&syscall.MapCreateAttr{MapType: uapi.MapTypeArray, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mapFD)
+	binds := func(env *Env, inject unix.Errno) (int, error) {
+		n := 0
+		syscall.SetFaultHook(func(cmd int) unix.Errno {
+			if cmd != uapi.CmdProgBindMap {
+				return 0
+			}
+			n++
+			return inject
+		})
+		defer syscall.SetFaultHook(nil)
+		return n, env.BindMap(res.FD, mapFD)
+	}
+
+	env := New(Paths{})
+	if _, err := binds(env, unix.EPERM); !errors.Is(err, unix.EPERM) {
+		t.Fatalf("bind refused with EPERM: %v", err)
+	}
+	if _, known := env.ProgBindMapKnown(); known {
+		t.Fatal("EPERM taken for an answer about the command")
+	}
+	if n, err := binds(env, 0); n != 1 || err != nil {
+		t.Fatalf("bind: %d calls, %v", n, err)
+	}
+	info, err := syscall.ProgInfoWithMapsByFD(res.FD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapInfo, err := syscall.MapInfoByFD(mapFD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(info.MapIDs, mapInfo.ID) {
+		t.Errorf("map %d not bound to the program: %v", mapInfo.ID, info.MapIDs)
+	}
+	if have, known := env.ProgBindMapKnown(); !have || !known {
+		t.Errorf("after a bind that worked: have %v, known %v", have, known)
+	}
+
+	old := New(Paths{})
+	if n, err := binds(old, unix.EINVAL); n != 1 || err != nil {
+		t.Fatalf("first bind on a kernel without the command: %d calls, %v", n, err)
+	}
+	if have, known := old.ProgBindMapKnown(); have || !known {
+		t.Errorf("after EINVAL: have %v, known %v", have, known)
+	}
+	if n, err := binds(old, unix.EINVAL); n != 0 || err != nil {
+		t.Errorf("bind on a kernel known to lack the command: %d calls, %v", n, err)
 	}
 }
