@@ -9,7 +9,6 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
-	"github.com/rawload/rawload/internal/uapi"
 	"github.com/rawload/rawload/syscall"
 )
 
@@ -194,24 +193,8 @@ func (e *Env) CheckBTFSupport() error {
 	return nil
 }
 
-// HaveProgBindMap reports whether the kernel has BPF_PROG_BIND_MAP (Linux
-// 5.8), which ties a map to a program that never names it. An error says
-// the kernel could not be asked, and the next call asks again.
-func (e *Env) HaveProgBindMap() (bool, error) {
-	return e.progBindMap.get(func() (bool, error) {
-		err := probeProgBindMap()
-		switch {
-		case err == nil:
-			return true, nil
-		case errors.Is(err, errNoProgBindMap):
-			return false, nil
-		}
-		return false, err
-	})
-}
-
 // ProgBindMapKnown reports whether the kernel has BPF_PROG_BIND_MAP, if
-// that is known yet: from HaveProgBindMap's probe or from BindMap.
+// that is known yet: from BindMap.
 func (e *Env) ProgBindMapKnown() (have, known bool) { return e.progBindMap.peek() }
 
 // BindMap binds mapFD to the program at progFD with BPF_PROG_BIND_MAP
@@ -234,50 +217,4 @@ func (e *Env) BindMap(progFD, mapFD int) error {
 		return nil
 	}
 	return err
-}
-
-// errNoProgBindMap is the kernel not knowing the command.
-var errNoProgBindMap = errors.New("BPF_PROG_BIND_MAP: not supported by the kernel")
-
-// returnZero is "r0 = 0; exit". Its register fields are zero, so the
-// bytes are the same in either byte order.
-var returnZero = []byte{
-	0xb7, 0, 0, 0, 0, 0, 0, 0, // BPF_ALU64 | BPF_MOV | BPF_K
-	0x95, 0, 0, 0, 0, 0, 0, 0, // BPF_JMP | BPF_EXIT
-}
-
-// probeProgBindMap binds a one-entry array to a trivial socket filter. A
-// kernel without the command says EINVAL, as to any command it does not
-// know.
-func probeProgBindMap() error {
-	res, err := syscall.ProgLoad(&syscall.ProgLoadOptions{
-		Type:    uapi.ProgTypeSocketFilter,
-		Name:    "probe_bind_map",
-		Insns:   returnZero,
-		License: "GPL",
-	})
-	if err != nil {
-		return fmt.Errorf("probing BPF_PROG_BIND_MAP: loading a socket filter: %w", err)
-	}
-	defer unix.Close(res.FD)
-
-	mapFD, err := syscall.MapCreate(&syscall.MapCreateAttr{
-		MapType:    uapi.MapTypeArray,
-		KeySize:    4,
-		ValueSize:  4,
-		MaxEntries: 1,
-	})
-	if err != nil {
-		return fmt.Errorf("probing BPF_PROG_BIND_MAP: creating an array: %w", err)
-	}
-	defer unix.Close(mapFD)
-
-	err = syscall.ProgBindMap(res.FD, mapFD, 0)
-	if errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("%w (%w)", errNoProgBindMap, err)
-	}
-	if err != nil {
-		return fmt.Errorf("BPF_PROG_BIND_MAP: %w", err)
-	}
-	return nil
 }
